@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: ['packages/*', 'test'],
+    // one summary line is printed by scripts/test.mjs from the JSON report
+    reporters: process.env.HANDOFF_JSON_REPORT
+      ? ['default', ['json', { outputFile: process.env.HANDOFF_JSON_REPORT }]]
+      : ['default'],
+  },
+});

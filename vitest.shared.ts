@@ -1,0 +1,46 @@
+/**
+ * Shared Vitest settings for every workspace project.
+ *
+ * Tests run against `src/` (never a stale `dist/`): every `@handoff/*` import is
+ * aliased to the package's `src/index.ts`, mirroring the `source` export
+ * condition that `tsconfig.base.json` uses for type-checking.
+ */
+import { readdirSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+function workspaceAliases(): Record<string, string> {
+  const aliases: Record<string, string> = {};
+  const packagesDir = join(root, 'packages');
+  for (const dir of readdirSync(packagesDir)) {
+    const entry = join(packagesDir, dir, 'src', 'index.ts');
+    if (existsSync(entry)) aliases[`@handoff/${dir}`] = entry;
+    const extra = join(packagesDir, dir, 'src', 'compliance', 'index.ts');
+    if (existsSync(extra)) aliases[`@handoff/${dir}/compliance`] = extra;
+  }
+  return aliases;
+}
+
+export const aliases = workspaceAliases();
+
+export function handoffProject(name: string, test: UserWorkspaceConfig['test'] = {}): UserWorkspaceConfig {
+  return defineProject({
+    resolve: {
+      // longest keys first so `@handoff/transport/compliance` wins over `@handoff/transport`
+      alias: Object.entries(aliases)
+        .sort(([a], [b]) => b.length - a.length)
+        .map(([find, replacement]) => ({ find, replacement })),
+    },
+    test: {
+      name,
+      include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+      environment: 'node',
+      testTimeout: 20_000,
+      hookTimeout: 30_000,
+      ...test,
+    },
+  });
+}
