@@ -49,3 +49,14 @@ export type {
   StreamKind,
 } from './stream.js';
 export type { DialInit, EndpointInit, ListenInit, StreamLimits, Transport } from './transport.js';
+export { InboundQueue } from './inbound-queue.js';
+export type { InboundQueueInit } from './inbound-queue.js';
+export { memory, faultsOf } from './memory/index.js';
+export type {
+  MemoryDialInit,
+  MemoryEndpointInit,
+  MemoryFaults,
+  MemoryListenInit,
+  MemoryTransport,
+  MemoryTransportInit,
+} from './memory/index.js';
