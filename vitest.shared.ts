@@ -38,6 +38,7 @@ export function handoffProject(name: string, test: UserWorkspaceConfig['test'] =
       name,
       include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
       environment: 'node',
+      setupFiles: [join(root, 'test', 'support', 'zstd-setup.ts')],
       testTimeout: 20_000,
       hookTimeout: 30_000,
       ...test,
