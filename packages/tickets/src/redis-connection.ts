@@ -1,0 +1,79 @@
+/**
+ * Shared plumbing of the Redis stores: an owned ioredis client with fail-fast options, and a bounded
+ * wait for the connection to be ready.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from './logger.js';
+
+/** Either a client you own (kept open by the store) or a URL (the store opens and closes its own client). */
+export type RedisSource =
+  | { readonly redis: Redis; readonly url?: undefined; readonly redisOptions?: undefined }
+  | { readonly url: string; readonly redis?: undefined; readonly redisOptions?: RedisOptions | undefined };
+
+/** A client and whether the store owns it. */
+export interface RedisHandle {
+  readonly redis: Redis;
+  readonly owned: boolean;
+}
+
+/**
+ * Options of owned clients: no offline queue (a command while disconnected fails at once instead of
+ * running later), one retry per request, reconnect forever with a capped back-off.
+ */
+export const FAIL_FAST_REDIS_OPTIONS: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  connectTimeout: 2_000,
+  retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+};
+
+/** Opens (or adopts) the client described by `source`. */
+export function openRedis(source: RedisSource, logger: Logger | undefined, component: string): RedisHandle {
+  if (source.redis !== undefined) return { redis: source.redis, owned: false };
+  if (typeof source.url !== 'string') throw new TypeError('a Redis store needs `redis` (a client) or `url`');
+  const redis = new Redis(source.url, { ...FAIL_FAST_REDIS_OPTIONS, ...source.redisOptions });
+  // Without a listener ioredis prints unhandled errors to the console; route them to the logger.
+  redis.on('error', (error: Error) => logger?.debug?.({ component, err: { name: error.name, message: error.message } }, 'redis connection error'));
+  return { redis, owned: true };
+}
+
+/** Resolves when `redis` is ready; rejects when it is closed for good or `signal` aborts. */
+export function waitReady(redis: Redis, signal: AbortSignal | undefined): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  if (redis.status === 'end') return Promise.reject(new Error('connection closed'));
+  if (redis.status === 'wait') redis.connect().catch(() => {});
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      redis.off('ready', onReady);
+      redis.off('end', onEnd);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onReady = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onEnd = (): void => {
+      cleanup();
+      reject(new Error('connection closed'));
+    };
+    const onAbort = (): void => {
+      cleanup();
+      reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    };
+    redis.once('ready', onReady);
+    redis.once('end', onEnd);
+    if (signal?.aborted === true) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Closes an owned client (QUIT, then a hard disconnect if QUIT fails); leaves adopted ones open. */
+export async function closeRedis(handle: RedisHandle): Promise<void> {
+  if (!handle.owned || handle.redis.status === 'end') return;
+  try {
+    if (handle.redis.status === 'ready') await handle.redis.quit();
+    else handle.redis.disconnect();
+  } catch {
+    handle.redis.disconnect();
+  }
+}
