@@ -76,8 +76,12 @@ function checkMs(name: string, value: number | undefined): void {
 }
 
 /** Sleeps `ms` (no timer when 0); rejects with `ERR_TRANSPORT_ABORTED` on abort, clearing the timer. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
+async function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (ms <= 0) {
+    await Promise.resolve();
+    throwIfAborted(signal);
+    return;
+  }
   let timer: NodeJS.Timeout | undefined;
   const slept = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, ms);
@@ -221,7 +225,7 @@ export function memory(init: MemoryTransportInit = {}): MemoryTransport {
       try {
         await sleep(listenLatency, signal);
       } catch (error) {
-        client.faults.drop();
+        client.faults.drop(); // the listener side sees the connection lost
         throw error;
       }
       return client;
