@@ -10,7 +10,7 @@ import { ProtocolError, withPath } from './errors.js';
 import { FRAME_HEADER_SIZE, type Frame } from './frame.js';
 import { type LayoutName, type PacketInputs, type PacketName, type PacketValues, layouts } from './packets.js';
 import { Registry, type RegistryTable } from './registry.js';
-import type { Json, StructCodec, StructLayout } from './schema/index.js';
+import type { Json, Shape, StructCodec, StructLayout } from './schema/index.js';
 import { ReadContext, WriteContext } from './schema/index.js';
 import { DEFAULT_ZSTD_LEVEL, compressPayload, decompressPayload } from './zstd.js';
 
@@ -50,6 +50,8 @@ export interface PacketCodec<N extends PacketName = PacketName> {
   readonly descriptor: PacketDescriptor;
   /** The struct layout (null bits, fixed block, slots) of this packet in this generation. */
   readonly layout: StructLayout;
+  /** The schema itself: its `spec` describes every field, its `maxSize()` the worst case. */
+  readonly schema: StructCodec<Shape>;
   /** Decodes an uncompressed payload. */
   decode(payload: Uint8Array): PacketValues[N];
   /** Encodes an uncompressed payload (checks it against the registry's maxSize). */
@@ -178,6 +180,7 @@ function makePacketCodec<N extends PacketName>(descriptor: PacketDescriptor, lay
     name,
     descriptor,
     layout: layout.layout,
+    schema: layout as unknown as StructCodec<Shape>,
     decode,
     encode,
     size,
