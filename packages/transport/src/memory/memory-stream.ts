@@ -68,7 +68,8 @@ class SendHalf {
           this.#stream.halfDone(new TransportError('ERR_TRANSPORT_ABORTED', 'the writable was aborted locally', { cause: reason }));
         },
       },
-      new ByteLengthQueuingStrategy({ highWaterMark }),
+      // like ByteLengthQueuingStrategy, but a bad chunk reaches `write` (and fails there, typed) instead of a RangeError here
+      { highWaterMark, size: (chunk) => (chunk as { byteLength?: number } | undefined)?.byteLength ?? 0 },
     );
   }
 
@@ -78,7 +79,11 @@ class SendHalf {
 
   #write(chunk: Uint8Array): Promise<void> | void {
     if (!(chunk instanceof Uint8Array)) {
-      throw new TransportError('ERR_TRANSPORT_INVALID_ARGUMENT', 'only Uint8Array chunks can be written to a stream');
+      const error = new TransportError('ERR_TRANSPORT_INVALID_ARGUMENT', 'only Uint8Array chunks can be written to a stream');
+      // the stream is unusable now: reset it so the peer is not left waiting
+      this.#stream.host.send({ t: 'reset', id: this.#stream.id, code: 0 });
+      this.fail(error);
+      throw error;
     }
     if (chunk.byteLength === 0) return;
     const copy = chunk.slice();
