@@ -123,14 +123,23 @@ interface Imported {
   readonly signKey: CryptoKey | undefined;
 }
 
+/** Imports an Ed25519 JWK; any failure becomes `ERR_TICKET_INVALID_ARGUMENT` without a cause (no key bytes). */
+async function importOrRefuse(jwk: JWK, message: string): Promise<CryptoKey> {
+  try {
+    return (await importJWK(jwk, 'EdDSA', { extractable: false })) as CryptoKey;
+  } catch {
+    throw invalid('key-material', message);
+  }
+}
+
 async function importOkp(jwk: JWK): Promise<Imported> {
   if (jwk.crv !== 'Ed25519') throw invalid('key-curve', 'OKP keys must use the Ed25519 curve');
   if (jwk.alg !== undefined && jwk.alg !== 'EdDSA') throw invalid('key-alg', 'Ed25519 keys must have alg "EdDSA" when alg is present');
   if (typeof jwk.x !== 'string' || decodeBase64urlStrict(jwk.x)?.length !== 32) throw invalid('key-material', 'invalid Ed25519 public key');
-  const verifyKey = (await importJWK({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }, 'EdDSA', { extractable: false })) as CryptoKey;
+  const verifyKey = await importOrRefuse({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }, 'invalid Ed25519 public key');
   if (jwk.d === undefined) return { alg: 'EdDSA', verifyKey, signKey: undefined };
   if (typeof jwk.d !== 'string' || decodeBase64urlStrict(jwk.d)?.length !== 32) throw invalid('key-material', 'invalid Ed25519 private key');
-  const signKey = (await importJWK({ kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d }, 'EdDSA', { extractable: false })) as CryptoKey;
+  const signKey = await importOrRefuse({ kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d }, 'Ed25519 private key does not match its public key');
   // A private half that does not match `x` would sign tickets nobody can verify: refuse it now.
   const probe = new TextEncoder().encode('handoff key-ring self-check');
   const signature = await crypto.subtle.sign('Ed25519', signKey, probe);
