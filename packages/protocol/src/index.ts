@@ -49,3 +49,5 @@ export {
 export { decodeFrame, encodeFrame, frameToJson, type DecodedFrame } from './frames.js';
 export { DEFAULT_ZSTD_LEVEL, compressPayload, decompressPayload, zstdContentSize, zstdReady } from './zstd.js';
 export { checkVector, checkVectors, jsonMatches, type PacketVector, type VarIntVector, type Vector, type VectorResult } from './vectors.js';
+/** The public byte-exact vectors (`data/vectors.public.json`), checked against the official classes of each build. */
+export { default as publicVectors } from '../data/vectors.public.json';
