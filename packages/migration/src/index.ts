@@ -1,1 +1,14 @@
-export {};
+export * from './types.js';
+export * from './deadlines.js';
+export * from './errors.js';
+export * from './machine.js';
+export * from './frame-like.js';
+export * from './budget.js';
+export * from './drain-policy.js';
+export * from './buffer.js';
+export * from './barrier.js';
+export * from './read-pause.js';
+export type * from './steps.js';
+export type { Logger } from './logger.js';
+export * from './migrator.js';
+export * from './rollback.js';

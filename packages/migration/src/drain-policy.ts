@@ -1,0 +1,116 @@
+import type { FrameLike } from './frame-like.js';
+
+/** Where a buffered packet goes when the buffer drains to B. */
+export type DrainDecision = { readonly action: 'keep' } | { readonly action: 'drop'; readonly rule: string };
+
+export interface DrainContext {
+  /**
+   * True once the drain passed the client's `ClientReady`: the client sent the packets after it in
+   * B's world, so none of them can refer to A's entities, windows or pings.
+   */
+  readonly afterClientReady: boolean;
+}
+
+/** A per-packet override: a fixed action, or a function (return `undefined` to fall through to the defaults). */
+export type DrainOverride<F extends FrameLike = FrameLike> =
+  | 'keep'
+  | 'drop'
+  | ((frame: F, context: DrainContext) => DrainDecision | 'keep' | 'drop' | undefined);
+
+export interface DrainPolicyInit<F extends FrameLike = FrameLike> {
+  /**
+   * True when this Pong answers a Ping that A sent (from the session's ping ledger). Without it,
+   * Pongs before the client's ClientReady are taken to answer A (B pings only once the player is
+   * in its world, which needs that ClientReady) and Pongs after it to answer B.
+   */
+  readonly isSourcePong?: (frame: F) => boolean;
+  /** Packet names that refer to A's entity, window, interaction or teleport ids; replaces `DEFAULT_SOURCE_BOUND`. */
+  readonly sourceBound?: Iterable<string>;
+  /** Overrides by packet name; checked after `byId`, before the defaults. */
+  readonly byName?: Readonly<Record<string, DrainOverride<F>>>;
+  /** Overrides by packet id; checked first. */
+  readonly byId?: Readonly<Record<number, DrainOverride<F>>>;
+}
+
+export interface DrainPolicy<F extends FrameLike = FrameLike> {
+  decide(frame: F, context: DrainContext): DrainDecision;
+}
+
+/** Names of the drop rules the package itself uses (`override:<name|id>` for overrides). */
+export const dropRules = {
+  /** A Pong answering one of A's Pings: B would see an unknown ping id and disconnect. */
+  pongForSource: 'pong-for-source',
+  /** An ack or interaction the client sent in A's world, referring to A's ids. */
+  sourceBound: 'source-bound',
+  /** The write to B (or A) failed while draining; the packet may not have arrived. */
+  deliveryFailed: 'delivery-failed',
+  /** The migration failed after the cut and the session is referred or disconnected. */
+  sessionEnded: 'session-ended',
+  /** The migrator was stopped (the session ended) mid-migration. */
+  migrationStopped: 'migration-stopped',
+} as const;
+
+/**
+ * Client→server packets (G3 registry names) that carry A's entity, window, interaction or
+ * teleport ids, or positions in A's world. Sent before the client's ClientReady they are dropped.
+ */
+export const DEFAULT_SOURCE_BOUND: readonly string[] = Object.freeze([
+  'ClientMovement', // position in A's world, teleport acknowledgements
+  'MountMovement',
+  'MouseInteraction', // target entity ids
+  'SyncInteractionChains',
+  'DismountNPC',
+  'ClientPlaceBlock', // coordinates in A's world
+  'SendWindowAction', // A's window ids
+  'CloseWindow',
+  'ClientOpenWindow',
+  'CustomPageEvent',
+  'TeleportToWorldMapMarker',
+  'TeleportToWorldMapPosition',
+  'BuilderToolEntityAction',
+  'BuilderToolSetEntityTransform',
+  'BuilderToolSetEntityScale',
+  'BuilderToolSetEntityPickupEnabled',
+  'BuilderToolSetEntityLight',
+  'BuilderToolSetEntityCollision',
+  'BuilderToolOnUseInteraction',
+]);
+
+const KEEP: DrainDecision = Object.freeze({ action: 'keep' });
+
+function normalise(
+  result: DrainDecision | 'keep' | 'drop' | undefined,
+  overrideRule: string,
+): DrainDecision | undefined {
+  if (result === undefined) return undefined;
+  if (result === 'keep') return KEEP;
+  if (result === 'drop') return { action: 'drop', rule: overrideRule };
+  return result;
+}
+
+/**
+ * The drain policy for buffered client packets going to B. In order: `byId`, `byName`, then the
+ * defaults — drop Pongs answering A's pings (`pong-for-source`), drop packets named in
+ * `sourceBound` sent before the client's ClientReady (`source-bound`), keep the rest in order.
+ */
+export function createDrainPolicy<F extends FrameLike = FrameLike>(init: DrainPolicyInit<F> = {}): DrainPolicy<F> {
+  const sourceBound = new Set(init.sourceBound ?? DEFAULT_SOURCE_BOUND);
+  const byId = new Map(Object.entries(init.byId ?? {}).map(([k, v]) => [Number(k), v] as const));
+  const byName = new Map(Object.entries(init.byName ?? {}));
+  const apply = (o: DrainOverride<F> | undefined, frame: F, ctx: DrainContext, rule: string) =>
+    o === undefined ? undefined : normalise(typeof o === 'function' ? o(frame, ctx) : o, rule);
+  return {
+    decide(frame, ctx) {
+      const name = frame.descriptor.name;
+      const overridden =
+        apply(byId.get(frame.id), frame, ctx, `override:id:${frame.id}`) ?? apply(byName.get(name), frame, ctx, `override:${name}`);
+      if (overridden) return overridden;
+      if (name === 'Pong') {
+        const forSource = init.isSourcePong ? init.isSourcePong(frame) : !ctx.afterClientReady;
+        return forSource ? { action: 'drop', rule: dropRules.pongForSource } : KEEP;
+      }
+      if (!ctx.afterClientReady && sourceBound.has(name)) return { action: 'drop', rule: dropRules.sourceBound };
+      return KEEP;
+    },
+  };
+}
