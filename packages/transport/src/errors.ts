@@ -6,7 +6,7 @@ export const errorCodes = {
   ERR_TRANSPORT_CLOSED:
     'the listener, connection or stream was closed locally before or during this call; stop using it (this is how a local close surfaces in pending calls, not a failure)',
   ERR_TRANSPORT_PEER_CLOSED:
-    'the peer closed the connection with an application close code (`closeCode`, `reason`) while this call was pending; the connection is gone, inspect the code',
+    'the peer closed the connection while this call was pending, with an application close code (`closeCode`, `reason`) where the transport carries one (not TCP); the connection is gone, inspect the code',
   ERR_TRANSPORT_IDLE_TIMEOUT:
     'nothing was heard from the peer for the idle timeout (the peer vanished, or the handshake never completed); the connection is gone, reconnect if needed',
   ERR_TRANSPORT_CONNECTION_LOST:

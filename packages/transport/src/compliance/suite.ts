@@ -34,6 +34,16 @@ async function rejectsWith(promise: Promise<unknown>, code: TransportErrorCode):
   throw new Error(`expected a rejection with ${code}, but it resolved`);
 }
 
+/** Reads to the end: `'end'` when it ends cleanly, else the error's code. */
+async function readOutcome(readable: ReadableStream<Uint8Array>, ms: number): Promise<string> {
+  try {
+    await within(readAll(readable), ms, 'reading to the end');
+    return 'end';
+  } catch (error) {
+    return isTransportError(error) ? error.code : String(error);
+  }
+}
+
 const text = new TextEncoder();
 const bytes = (value: string): Uint8Array => text.encode(value);
 const str = (value: Uint8Array): string => new TextDecoder().decode(value);
@@ -140,24 +150,29 @@ export function transportCompliance(name: string, setup: ComplianceSetup): void 
 
       test('a clean close is never reported as a failure, on either side', async () => {
         const { client, server } = await pair();
-        const { local } = await streamPair(client, server);
-        await local.writable.close();
+        const { remote } = await streamPair(client, server);
         await client.close();
-        const local_ = await within(client.closed, patience, 'client.closed');
-        const remote = await within(server.closed, patience, 'server.closed');
-        expect(local_.initiator).toBe('local');
-        expect(local_.error).toBeUndefined();
-        expect(remote.initiator).toBe('remote');
-        expect(remote.error).toBeUndefined();
+        // the peer notices (its stream ends, or fails with ERR_TRANSPORT_PEER_CLOSED), then closes too
+        expect(await readOutcome(remote.readable, patience)).toMatch(/^(end|ERR_TRANSPORT_PEER_CLOSED)$/);
+        await server.close();
+        const local = await within(client.closed, patience, 'client.closed');
+        const peer = await within(server.closed, patience, 'server.closed');
+        expect(local.initiator).toBe('local');
+        expect(local.error).toBeUndefined();
+        expect(peer.initiator).toBe('remote');
+        expect(peer.error).toBeUndefined();
       });
 
       test('the listener side can close cleanly too', async () => {
         const { client, server } = await pair();
-        await streamPair(client, server);
+        const { local } = await streamPair(client, server);
         await server.close({ code: CloseCode.NO_ERROR });
+        expect(await readOutcome(local.readable, patience)).toMatch(/^(end|ERR_TRANSPORT_PEER_CLOSED)$/);
+        await client.close();
         const info = await within(client.closed, patience, 'client.closed');
         expect(info.initiator).toBe('remote');
         expect(info.error).toBeUndefined();
+        expect((await within(server.closed, patience, 'server.closed')).initiator).toBe('local');
       });
 
       test('close is idempotent and later calls fail with ERR_TRANSPORT_CLOSED', async () => {
@@ -324,6 +339,11 @@ export function transportCompliance(name: string, setup: ComplianceSetup): void 
         expect(str(await readAll(incoming.readable))).toBe('from server');
       });
 
+      test.skipIf(caps.listenerOpensBidi)('[no listenerOpensBidi] the listener side cannot open a stream: ERR_TRANSPORT_STREAM_LIMIT', async () => {
+        const { server } = await pair();
+        await rejectsWith(server.openStream({ kind: 'bidi' }), 'ERR_TRANSPORT_STREAM_LIMIT');
+      });
+
       test.skipIf(!caps.uniStreams)('[uniStreams] uni streams from both sides: write-only here, read-only there', async () => {
         const { client, server } = await pair();
         const up = await client.openStream({ kind: 'uni', channel: 'Chunks' });
@@ -439,7 +459,7 @@ export function transportCompliance(name: string, setup: ComplianceSetup): void 
         const { client, server } = await pair();
         await rejectsWith(client.openStream({ signal: AbortSignal.abort('test') }), 'ERR_TRANSPORT_ABORTED');
         const controller = new AbortController();
-        const accepting = server.acceptStream({ signal: controller.signal });
+        const accepting = client.acceptStream({ signal: controller.signal }); // the server opened nothing
         controller.abort('test');
         await rejectsWith(accepting, 'ERR_TRANSPORT_ABORTED');
         await streamPair(client, server);
@@ -551,6 +571,7 @@ export function transportCompliance(name: string, setup: ComplianceSetup): void 
         await local.writable.close();
         await readAll(remote.readable);
         await client.close();
+        await server.close();
         await within(server.closed, patience, 'server.closed');
         await listener.close();
         const leftover = await settleResources(baseline, patience);
