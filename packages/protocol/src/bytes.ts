@@ -34,12 +34,16 @@ export function isUuid(value: unknown): value is string {
 
 /** 16 bytes (most significant first, as Java's `UUID` writes them) → canonical lowercase string. */
 export function uuidFromBytes(bytes: Uint8Array, pos: number): string {
-  const h = toHex(bytes.subarray(pos, pos + 16));
+  const h = asBuffer(bytes).toString('hex', pos, pos + 16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 export function uuidToBytes(uuid: string, out: Uint8Array, pos: number): void {
   if (!isUuid(uuid)) throw invalidValue(`not a UUID: ${JSON.stringify(uuid)}`);
-  const hex = uuid.replace(/-/g, '');
-  for (let i = 0; i < 16; i++) out[pos + i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  const buf = asBuffer(out);
+  buf.write(uuid.slice(0, 8), pos, 'hex');
+  buf.write(uuid.slice(9, 13), pos + 4, 'hex');
+  buf.write(uuid.slice(14, 18), pos + 6, 'hex');
+  buf.write(uuid.slice(19, 23), pos + 8, 'hex');
+  buf.write(uuid.slice(24, 36), pos + 10, 'hex');
 }

@@ -9,8 +9,8 @@ import { ProtocolError, truncated } from '../errors.js';
 /** Where a decoder reads: a view of the payload and a cursor. */
 export class ReadContext {
   readonly bytes: Uint8Array;
-  readonly view: DataView;
-  readonly buf: Buffer;
+  #view: DataView | undefined;
+  #buf: Buffer | undefined;
   /** Cursor: each codec reads at `pos` and leaves it after the value. */
   pos: number;
   /** Exclusive limit: nothing at or past `end` belongs to this payload. */
@@ -20,10 +20,18 @@ export class ReadContext {
 
   constructor(bytes: Uint8Array, pos = 0, end = bytes.length) {
     this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.buf = asBuffer(bytes);
     this.pos = pos;
     this.end = end;
+  }
+
+  /** A DataView of `bytes` for little-endian reads, made on first use. */
+  get view(): DataView {
+    return (this.#view ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
+  }
+
+  /** A Buffer view of `bytes` for Node's string decoders, made on first use. */
+  get buf(): Buffer {
+    return (this.#buf ??= asBuffer(this.bytes));
   }
 
   /** Throws `ERR_PROTOCOL_TRUNCATED` unless `n` bytes are available at `at`. */
@@ -36,14 +44,18 @@ export class ReadContext {
 export class WriteContext {
   readonly bytes: Uint8Array;
   readonly view: DataView;
-  readonly buf: Buffer;
+  #buf: Buffer | undefined;
   pos: number;
 
   constructor(bytes: Uint8Array, pos = 0) {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.buf = asBuffer(bytes);
     this.pos = pos;
+  }
+
+  /** A Buffer view of `bytes` for Node's string encoders, made on first use. */
+  get buf(): Buffer {
+    return (this.#buf ??= asBuffer(this.bytes));
   }
 }
 

@@ -12,7 +12,8 @@
  * Fixed fields come first in wire order and take the first null bits, whatever order
  * the declaration lists them in: this is how the server's generator lays them out.
  */
-import { ProtocolError, invalidValue, truncated, withPath } from '../errors.js';
+import { ProtocolError, invalidValue, withPath } from '../errors.js';
+import { compileStruct } from './compile.js';
 import type { AnyCodec, Codec, FieldSpec, Infer, InferInput, Json, ReadContext, WriteContext } from './codec.js';
 import { MAX_SIZE_CAP } from './codec.js';
 
@@ -129,113 +130,16 @@ export function struct<S extends Shape>(name: string, shape: S, options: StructO
   const minSize =
     variableBlockStart + varFields.filter((f) => !f.nullable).reduce((sum, f) => sum + f.codec.minSize, 0);
 
-  function isPresent(bytes: Uint8Array, start: number, f: CompiledField): boolean {
-    return f.bit < 0 || (bytes[start + (f.bit >> 3)]! & (1 << (f.bit & 7))) !== 0;
-  }
-
-  function read(r: ReadContext): StructValue<S> {
-    const start = r.pos;
-    if (start + variableBlockStart > r.end) throw truncated(name, variableBlockStart, Math.max(0, r.end - start));
-    if (++r.depth > MAX_NESTING) {
-      throw new ProtocolError('ERR_PROTOCOL_INVALID_VALUE', `${name} nests deeper than ${MAX_NESTING} levels`);
-    }
-    const bytes = r.bytes;
-    const varStart = start + variableBlockStart;
-    const out: Record<string, unknown> = {};
-    let end = varStart;
-    let current = '';
-    try {
-      for (let i = 0; i < inDeclaredOrder.length; i++) {
-        const f = inDeclaredOrder[i]!;
-        current = f.name;
-        if (!isPresent(bytes, start, f)) {
-          out[f.name] = null;
-          continue;
-        }
-        if (f.offset >= 0) {
-          r.pos = start + f.offset;
-          out[f.name] = f.codec.read(r);
-          continue;
-        }
-        if (f.slot < 0) {
-          r.pos = start + fixedBlockSize;
-        } else {
-          const rel = r.view.getInt32(start + f.slot, true);
-          if (rel < 0) {
-            throw rel === -1 && !f.nullable
-              ? new ProtocolError('ERR_PROTOCOL_MISSING_FIELD', 'required field has the null offset -1')
-              : new ProtocolError('ERR_PROTOCOL_INVALID_OFFSET', `negative offset ${rel}`);
-          }
-          if (rel > r.end - varStart) {
-            throw new ProtocolError('ERR_PROTOCOL_INVALID_OFFSET', `offset ${rel} is past the end of the payload (${r.end - varStart} bytes of variable block)`);
-          }
-          r.pos = varStart + rel;
-        }
-        out[f.name] = f.codec.read(r);
-        if (r.pos > end) end = r.pos;
-      }
-    } catch (error) {
-      throw withPath(error, current);
-    } finally {
-      r.depth--;
-    }
-    r.pos = end;
-    return out as StructValue<S>;
-  }
-
-  function size(value: StructInput<S>): number {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
-      throw invalidValue(`expected a ${name} object`);
-    }
-    const v = value as Record<string, unknown>;
-    let total = variableBlockStart;
-    for (let i = 0; i < inDeclaredOrder.length; i++) {
-      const f = inDeclaredOrder[i]!;
-      const fieldValue = v[f.name];
-      if (fieldValue === null || fieldValue === undefined) {
-        if (!f.nullable) throw new ProtocolError('ERR_PROTOCOL_MISSING_FIELD', `${name}.${f.name} is required`, { path: [f.name] });
-        continue;
-      }
-      let n: number;
-      try {
-        n = f.codec.size(fieldValue);
-      } catch (error) {
-        throw withPath(error, f.name);
-      }
-      if (f.offset < 0) total += n;
-    }
-    return total;
-  }
-
-  function write(w: WriteContext, value: StructInput<S>): void {
-    const v = value as Record<string, unknown>;
-    const start = w.pos;
-    const bytes = w.bytes;
-    bytes.fill(0, start, start + nullBytes);
-    for (let i = 0; i < fixedFields.length; i++) {
-      const f = fixedFields[i]!;
-      const fieldValue = v[f.name];
-      const at = start + f.offset;
-      if (fieldValue === null || fieldValue === undefined) {
-        bytes.fill(0, at, at + f.fixedSize);
-      } else {
-        if (f.bit >= 0) bytes[start + (f.bit >> 3)]! |= 1 << (f.bit & 7);
-        w.pos = at;
-        f.codec.write(w, fieldValue);
-      }
-    }
-    const varStart = start + variableBlockStart;
-    w.pos = varStart;
-    for (let i = 0; i < varFields.length; i++) {
-      const f = varFields[i]!;
-      const fieldValue = v[f.name];
-      const present = fieldValue !== null && fieldValue !== undefined;
-      if (present && f.bit >= 0) bytes[start + (f.bit >> 3)]! |= 1 << (f.bit & 7);
-      if (f.slot >= 0) w.view.setInt32(start + f.slot, present ? w.pos - varStart : -1, true);
-      if (present) f.codec.write(w, fieldValue);
-    }
-    if (isFixed) w.pos = start + fixedBlockSize;
-  }
+  const compiledCodec = compileStruct({
+    name,
+    nullBytes,
+    fixedBlockSize,
+    variableBlockStart,
+    maxNesting: MAX_NESTING,
+    declared: inDeclaredOrder,
+    fixedFields,
+    varFields,
+  });
 
   function toJson(value: StructValue<S>): Json {
     const v = value as Record<string, unknown>;
@@ -275,9 +179,9 @@ export function struct<S extends Shape>(name: string, shape: S, options: StructO
     fixedSize: isFixed ? fixedBlockSize : undefined,
     minSize,
     layout,
-    read,
-    size,
-    write,
+    read: compiledCodec.read as (r: ReadContext) => StructValue<S>,
+    size: compiledCodec.size as (value: StructInput<S>) => number,
+    write: compiledCodec.write as (w: WriteContext, value: StructInput<S>) => void,
     toJson,
     fromJson,
     maxSize: () => {
