@@ -8,7 +8,7 @@
 
 export const errorCodes = {
   ERR_PROTOCOL_TRUNCATED:
-    'The input ended before the value did (a short frame, a short payload, or a length/offset that points past the end of a complete payload is reported as ERR_PROTOCOL_INVALID_OFFSET instead). With a stream, wait for more bytes; with a whole frame, the sender is at fault.',
+    'The input ended before the value did: a frame shorter than its header says, a payload shorter than its fields, a count larger than the bytes left. With a stream, wait for more bytes; with a whole frame, the sender is at fault. (An offset slot pointing past a complete payload is ERR_PROTOCOL_INVALID_OFFSET.)',
   ERR_PROTOCOL_VARINT_TOO_LONG: 'A VarInt ran past its 5-byte maximum. The input is malformed: close the peer.',
   ERR_PROTOCOL_VARINT_NEGATIVE:
     'A VarInt decoded to a negative int32 (its fifth byte sets the sign bit), or a negative value was given to encode. Lengths and counts are never negative.',
