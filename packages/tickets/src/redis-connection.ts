@@ -67,13 +67,20 @@ export function waitReady(redis: Redis, signal: AbortSignal | undefined): Promis
   });
 }
 
-/** Closes an owned client (QUIT, then a hard disconnect if QUIT fails); leaves adopted ones open. */
-export async function closeRedis(handle: RedisHandle): Promise<void> {
-  if (!handle.owned || handle.redis.status === 'end') return;
+/** Closes an owned client (QUIT bounded by `timeoutMs`, then a hard disconnect); leaves adopted ones open. */
+export async function closeRedis(handle: RedisHandle, timeoutMs = 1_000): Promise<void> {
+  const { redis } = handle;
+  if (!handle.owned || redis.status === 'end') return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    if (handle.redis.status === 'ready') await handle.redis.quit();
-    else handle.redis.disconnect();
+    if (redis.status === 'ready') {
+      await Promise.race([redis.quit(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    }
   } catch {
-    handle.redis.disconnect();
+    // fall through to the hard disconnect
+  } finally {
+    clearTimeout(timer);
+    // status changes while awaiting QUIT (TypeScript keeps the earlier narrowing)
+    if ((redis.status as string) !== 'end') redis.disconnect();
   }
 }

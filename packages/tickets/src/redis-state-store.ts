@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { isTicketError } from './errors.js';
 import { withDeadline } from './deadline.js';
 import type { Logger } from './logger.js';
-import { closeRedis, openRedis, type RedisSource } from './redis-connection.js';
+import { closeRedis, openRedis, waitReady, type RedisSource } from './redis-connection.js';
 import { newStateRef, stateUnavailable, type TicketStateStore } from './state.js';
 import { STATE_REF_PATTERN } from './format.js';
 
@@ -28,9 +28,17 @@ export function createRedisStateStore(init: RedisStateStoreInit): TicketStateSto
   const { redis } = handle;
   const run = async <T>(signal: AbortSignal | undefined, operation: () => Promise<T>): Promise<T> => {
     if (signal?.aborted === true) throw stateUnavailable('aborted', signal.reason);
-    if (redis.status !== 'ready') throw stateUnavailable('down');
+    // Unlike nonce records (which fail fast), state may wait for a reconnect within the caller's deadline.
+    if (redis.status !== 'ready' && signal === undefined) throw stateUnavailable('down');
     try {
-      return await withDeadline(operation, { signal }, (kind, reason) => stateUnavailable(kind, reason));
+      return await withDeadline(
+        async (inner) => {
+          if (redis.status !== 'ready') await waitReady(redis, inner);
+          return operation();
+        },
+        { signal },
+        (kind, reason) => stateUnavailable(redis.status === 'ready' ? kind : 'down', reason),
+      );
     } catch (error) {
       if (isTicketError(error)) throw error;
       throw stateUnavailable('error', error);
