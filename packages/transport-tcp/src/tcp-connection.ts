@@ -213,22 +213,32 @@ export class TcpConnection implements Connection, TcpStreamHost {
   // ---- internals --------------------------------------------------------------------------------
 
   /**
-   * Idle detection. While we wait for data: nothing received for `idleTimeout` → fail with
-   * ERR_TRANSPORT_IDLE_TIMEOUT. Once the peer has ended its side (FIN) and we have not: nothing
-   * *sent* for `idleTimeout` → finish our side cleanly (so a forgotten half-open socket is not kept).
+   * Idle detection. While we wait for data: nothing received for `idleTimeout`, and nothing we wrote
+   * taken by the peer either (the kernel accepting more of our bytes means the peer is ACKing) →
+   * fail with ERR_TRANSPORT_IDLE_TIMEOUT and reset the socket (the peer, if alive, sees a failure).
+   * Once the peer has ended its side (FIN) and we have not: nothing *sent* for `idleTimeout` → finish
+   * our side cleanly, so a forgotten half-open socket is not kept forever.
    */
   #armIdle(): void {
     const ms = this.#init.idleTimeout;
     if (ms <= 0 || this.#idleTimer !== undefined || this.socket.destroyed) return;
+    let written = this.socket.bytesWritten;
     this.#idleTimer = setTimeout(() => {
-      this.#idleTimer = undefined;
+      const timer = this.#idleTimer;
       if (this.#peerEnded) {
+        this.#idleTimer = undefined;
         if (!this.#stream.writeDone) void this.#stream.writable.close().catch(() => {});
         return;
       }
-      const error = new TransportError('ERR_TRANSPORT_IDLE_TIMEOUT', `nothing received from the peer for ${ms} ms (idle timeout)`);
+      if (this.socket.bytesWritten !== written) {
+        written = this.socket.bytesWritten; // our data is flowing: the peer is there
+        timer?.refresh();
+        return;
+      }
+      this.#idleTimer = undefined;
+      const error = new TransportError('ERR_TRANSPORT_IDLE_TIMEOUT', `nothing heard from the peer for ${ms} ms (idle timeout)`);
       this.#failure ??= { initiator: 'transport', error };
-      this.socket.destroy();
+      this.socket.resetAndDestroy();
     }, ms);
   }
 
