@@ -298,7 +298,12 @@ export class Migrator<F extends FrameLike = FrameLike> {
       this.#logger.warn?.({ migrationId: id, state }, 'migration ended with an unsettled buffer; dropping');
       r.buffer.discard(dropRules.sessionEnded);
     }
-    if (r.barrier.state !== 'cut') r.barrier.close();
+    // A's gates stay as the rollback left them (open); a barrier left mid-stop is settled here.
+    const barrier = r.barrier.state;
+    if (barrier === 'stopping' || barrier === 'stopped') {
+      if (result.kind === 'rolled-back' || result.kind === 'refused') r.barrier.resume();
+      else r.barrier.close();
+    }
     if (result.kind === 'refused') this.#logger.info?.({ migrationId: id, refusal: result.refusal }, 'migration refused');
     else this.#logger.info?.({ migrationId: id, kind: result.kind }, 'migration finished');
     r.settle(result);

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { createDrainPolicy, DEFAULT_SOURCE_BOUND, type FrameLike } from '../src/index.js';
+
+const f = (name: string, id = 0): FrameLike => ({ id, bytes: new Uint8Array(8), descriptor: { name } });
+const before = { afterClientReady: false };
+const after = { afterClientReady: true };
+
+describe('default drain policy', () => {
+  const policy = createDrainPolicy();
+
+  it("drops Pongs sent before the client's ClientReady (they answer A) and keeps later ones (they answer B)", () => {
+    expect(policy.decide(f('Pong'), before)).toEqual({ action: 'drop', rule: 'pong-for-source' });
+    expect(policy.decide(f('Pong'), after)).toEqual({ action: 'keep' });
+  });
+
+  it('asks the ping ledger when it has one, whatever the position', () => {
+    const ledger = createDrainPolicy({ isSourcePong: (frame) => frame.id === 1 });
+    expect(ledger.decide(f('Pong', 1), after)).toEqual({ action: 'drop', rule: 'pong-for-source' });
+    expect(ledger.decide(f('Pong', 2), before)).toEqual({ action: 'keep' });
+  });
+
+  it.each(DEFAULT_SOURCE_BOUND)('drops %s sent in A’s world, keeps it once the client is in B’s', (name) => {
+    expect(policy.decide(f(name), before)).toEqual({ action: 'drop', rule: 'source-bound' });
+    expect(policy.decide(f(name), after)).toEqual({ action: 'keep' });
+  });
+
+  it.each(['ChatMessage', 'ClientReady', 'SetActiveSlot', 'ViewRadius', 'ClientDisconnect'])('keeps %s', (name) => {
+    expect(policy.decide(f(name), before)).toEqual({ action: 'keep' });
+  });
+});
+
+describe('overrides', () => {
+  it('by id win over by name, which win over the defaults', () => {
+    const policy = createDrainPolicy({ byId: { 7: 'keep' }, byName: { Pong: 'keep', ChatMessage: 'drop' } });
+    expect(policy.decide(f('ChatMessage', 7), before)).toEqual({ action: 'keep' });
+    expect(policy.decide(f('ChatMessage', 8), before)).toEqual({ action: 'drop', rule: 'override:ChatMessage' });
+    expect(policy.decide(f('Pong'), before)).toEqual({ action: 'keep' });
+  });
+
+  it('a function override may decide, name its rule, or fall through', () => {
+    const policy = createDrainPolicy({
+      byName: {
+        ClientMovement: (_, ctx) => (ctx.afterClientReady ? undefined : { action: 'drop', rule: 'stale-position' }),
+        SetActiveSlot: () => 'drop',
+      },
+      byId: { 99: () => undefined },
+    });
+    expect(policy.decide(f('ClientMovement'), before)).toEqual({ action: 'drop', rule: 'stale-position' });
+    expect(policy.decide(f('ClientMovement'), after)).toEqual({ action: 'keep' });
+    expect(policy.decide(f('SetActiveSlot'), after)).toEqual({ action: 'drop', rule: 'override:SetActiveSlot' });
+    expect(policy.decide(f('Pong', 99), before)).toEqual({ action: 'drop', rule: 'pong-for-source' });
+  });
+
+  it('sourceBound replaces the default list', () => {
+    const policy = createDrainPolicy({ sourceBound: ['ChatMessage'] });
+    expect(policy.decide(f('ChatMessage'), before)).toEqual({ action: 'drop', rule: 'source-bound' });
+    expect(policy.decide(f('MouseInteraction'), before)).toEqual({ action: 'keep' });
+  });
+});
