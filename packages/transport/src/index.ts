@@ -60,3 +60,5 @@ export type {
   MemoryTransport,
   MemoryTransportInit,
 } from './memory/index.js';
+export { coalescingWritable } from './coalesce.js';
+export type { CoalesceInit } from './coalesce.js';
