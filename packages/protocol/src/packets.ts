@@ -323,81 +323,49 @@ export const layouts = {
 
 export type LayoutName = keyof typeof layouts;
 
-/** Decoded value of each modelled packet, by packet name (a union where generations differ). */
-export interface PacketValues {
-  Connect: Infer<typeof ConnectV1> | Infer<typeof ConnectV2>;
-  Disconnect: Infer<typeof Disconnect>;
-  Ping: Infer<typeof Ping>;
-  Pong: Infer<typeof Pong>;
-  Status: Infer<typeof Status>;
-  AuthGrant: Infer<typeof AuthGrant>;
-  AuthToken: Infer<typeof AuthToken>;
-  ServerAuthToken: Infer<typeof ServerAuthToken>;
-  ConnectAccept: Infer<typeof ConnectAccept>;
-  PasswordResponse: Infer<typeof PasswordResponse>;
-  PasswordAccepted: Infer<typeof PasswordAccepted>;
-  PasswordRejected: Infer<typeof PasswordRejected>;
-  ClientReferral: Infer<typeof ClientReferral>;
-  WorldSettings: Infer<typeof WorldSettings>;
-  WorldLoadProgress: Infer<typeof WorldLoadProgressV1> | Infer<typeof WorldLoadProgressV3>;
-  WorldLoadFinished: Infer<typeof WorldLoadFinished>;
-  RequestAssets: Infer<typeof RequestAssets>;
-  AssetInitialize: Infer<typeof AssetInitialize>;
-  AssetPart: Infer<typeof AssetPart>;
-  AssetFinalize: Infer<typeof AssetFinalize>;
-  ViewRadius: Infer<typeof ViewRadius>;
-  PlayerOptions: Infer<typeof PlayerOptions>;
-  ServerTags: Infer<typeof ServerTags>;
-  ServerInfo: Infer<typeof ServerInfo>;
-  SetClientId: Infer<typeof SetClientId>;
-  JoinWorld: Infer<typeof JoinWorld>;
-  ClientReady: Infer<typeof ClientReady>;
-  UnloadChunk: Infer<typeof UnloadChunk>;
-  SetChunk: Infer<typeof SetChunk>;
-  ClearWorldMap: Infer<typeof ClearWorldMap>;
-  AddToServerPlayerList: Infer<typeof AddToServerPlayerList>;
-  RemoveFromServerPlayerList: Infer<typeof RemoveFromServerPlayerList>;
-  ResetUserInterfaceState: Infer<typeof ResetUserInterfaceState>;
-  UpdateLanguage: Infer<typeof UpdateLanguage>;
+/** The layout (or layouts, where generations differ) of each modelled packet, by packet name. */
+export interface PacketLayouts {
+  Connect: typeof ConnectV1 | typeof ConnectV2;
+  Disconnect: typeof Disconnect;
+  Ping: typeof Ping;
+  Pong: typeof Pong;
+  Status: typeof Status;
+  AuthGrant: typeof AuthGrant;
+  AuthToken: typeof AuthToken;
+  ServerAuthToken: typeof ServerAuthToken;
+  ConnectAccept: typeof ConnectAccept;
+  PasswordResponse: typeof PasswordResponse;
+  PasswordAccepted: typeof PasswordAccepted;
+  PasswordRejected: typeof PasswordRejected;
+  ClientReferral: typeof ClientReferral;
+  WorldSettings: typeof WorldSettings;
+  WorldLoadProgress: typeof WorldLoadProgressV1 | typeof WorldLoadProgressV3;
+  WorldLoadFinished: typeof WorldLoadFinished;
+  RequestAssets: typeof RequestAssets;
+  AssetInitialize: typeof AssetInitialize;
+  AssetPart: typeof AssetPart;
+  AssetFinalize: typeof AssetFinalize;
+  ViewRadius: typeof ViewRadius;
+  PlayerOptions: typeof PlayerOptions;
+  ServerTags: typeof ServerTags;
+  ServerInfo: typeof ServerInfo;
+  SetClientId: typeof SetClientId;
+  JoinWorld: typeof JoinWorld;
+  ClientReady: typeof ClientReady;
+  UnloadChunk: typeof UnloadChunk;
+  SetChunk: typeof SetChunk;
+  ClearWorldMap: typeof ClearWorldMap;
+  AddToServerPlayerList: typeof AddToServerPlayerList;
+  RemoveFromServerPlayerList: typeof RemoveFromServerPlayerList;
+  ResetUserInterfaceState: typeof ResetUserInterfaceState;
+  UpdateLanguage: typeof UpdateLanguage;
 }
 
+/** Decoded value of each modelled packet, by packet name (a union where generations differ). */
+export type PacketValues = { [N in keyof PacketLayouts]: Infer<PacketLayouts[N]> };
+
 /** What the encoder of each modelled packet accepts (nullable fields may be left out). */
-export interface PacketInputs {
-  Connect: InferInput<typeof ConnectV1> | InferInput<typeof ConnectV2>;
-  Disconnect: InferInput<typeof Disconnect>;
-  Ping: InferInput<typeof Ping>;
-  Pong: InferInput<typeof Pong>;
-  Status: InferInput<typeof Status>;
-  AuthGrant: InferInput<typeof AuthGrant>;
-  AuthToken: InferInput<typeof AuthToken>;
-  ServerAuthToken: InferInput<typeof ServerAuthToken>;
-  ConnectAccept: InferInput<typeof ConnectAccept>;
-  PasswordResponse: InferInput<typeof PasswordResponse>;
-  PasswordAccepted: InferInput<typeof PasswordAccepted>;
-  PasswordRejected: InferInput<typeof PasswordRejected>;
-  ClientReferral: InferInput<typeof ClientReferral>;
-  WorldSettings: InferInput<typeof WorldSettings>;
-  WorldLoadProgress: InferInput<typeof WorldLoadProgressV1> | InferInput<typeof WorldLoadProgressV3>;
-  WorldLoadFinished: InferInput<typeof WorldLoadFinished>;
-  RequestAssets: InferInput<typeof RequestAssets>;
-  AssetInitialize: InferInput<typeof AssetInitialize>;
-  AssetPart: InferInput<typeof AssetPart>;
-  AssetFinalize: InferInput<typeof AssetFinalize>;
-  ViewRadius: InferInput<typeof ViewRadius>;
-  PlayerOptions: InferInput<typeof PlayerOptions>;
-  ServerTags: InferInput<typeof ServerTags>;
-  ServerInfo: InferInput<typeof ServerInfo>;
-  SetClientId: InferInput<typeof SetClientId>;
-  JoinWorld: InferInput<typeof JoinWorld>;
-  ClientReady: InferInput<typeof ClientReady>;
-  UnloadChunk: InferInput<typeof UnloadChunk>;
-  SetChunk: InferInput<typeof SetChunk>;
-  ClearWorldMap: InferInput<typeof ClearWorldMap>;
-  AddToServerPlayerList: InferInput<typeof AddToServerPlayerList>;
-  RemoveFromServerPlayerList: InferInput<typeof RemoveFromServerPlayerList>;
-  ResetUserInterfaceState: InferInput<typeof ResetUserInterfaceState>;
-  UpdateLanguage: InferInput<typeof UpdateLanguage>;
-}
+export type PacketInputs = { [N in keyof PacketLayouts]: InferInput<PacketLayouts[N]> };
 
 export type PacketName = keyof PacketValues;
 

@@ -1,14 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ProtocolError, decodeFrame, detectGeneration, fromHex, getGeneration, toHex } from '@handoff/protocol';
+import { code } from './support/errors.js';
 
-function code(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    return error instanceof ProtocolError ? error.code : String(error);
-  }
-  return undefined;
-}
 
 // REFERENCE.md §2.5: the worked Connect example (G3 values, referral to "lb":5520)
 const WORKED_CONNECT =

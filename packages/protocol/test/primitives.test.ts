@@ -13,15 +13,8 @@ import {
   toHex,
   varIntSize,
 } from '@handoff/protocol';
+import { code } from './support/errors.js';
 
-function code(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    return error instanceof ProtocolError ? error.code : `untyped: ${String(error)}`;
-  }
-  return undefined;
-}
 
 describe('VarInt', () => {
   test.each([

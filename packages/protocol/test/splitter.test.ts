@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { FrameSplitter, ProtocolError, createFrameStream, fromHex, getGeneration, toHex, type WireFrame } from '@handoff/protocol';
+import { code } from './support/errors.js';
 
 const g3 = getGeneration('G3');
 const join = g3.packet('JoinWorld').encodeFrame({ clearWorld: true, fadeInOut: false, worldUuid: '0b1e4c2a-7d3f-4e5a-9c8b-1a2b3c4d5e6f' });
@@ -10,14 +11,6 @@ const disconnect = g3.packet('Disconnect').encodeFrame({ reason: 'x'.repeat(300)
 const frames = [join, view, finished, disconnect, view];
 const stream = Uint8Array.from(Buffer.concat(frames));
 
-function code(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    return error instanceof ProtocolError ? error.code : String(error);
-  }
-  return undefined;
-}
 
 describe('FrameSplitter', () => {
   test('frames inside one chunk are views of it (no copy)', () => {

@@ -8,15 +8,8 @@ import {
   getGeneration,
   zstdContentSize,
 } from '@handoff/protocol';
+import { code } from './support/errors.js';
 
-function code(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    return error instanceof ProtocolError ? error.code : String(error);
-  }
-  return undefined;
-}
 
 const g3 = getGeneration('G3');
 
