@@ -2,12 +2,16 @@
  * Certificate helpers: a private CA and leaf certificates for development and tests (P-256 or
  * Ed25519), PEM loading, and the SHA-256 fingerprint Hytale binds tokens to (`cnf.x5t#S256`).
  *
- * Everything goes through WebCrypto (`globalThis.crypto`) and `@peculiar/x509`; no ASN.1 is
- * written by hand. `@peculiar/x509` needs `reflect-metadata` loaded before it.
+ * Keys are made and certificates signed with WebCrypto (`globalThis.crypto`) through
+ * `@peculiar/x509`; no ASN.1 is written by hand. `@peculiar/x509` needs `reflect-metadata` loaded
+ * before it. Fingerprints use the contract's `certificateFingerprint`, so every adapter computes
+ * `cnf.x5t#S256` the same way.
  */
 import 'reflect-metadata';
 import { readFile } from 'node:fs/promises';
+import type { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { certificateFingerprint } from '@handoff/transport';
 import { QuicTransportError } from './errors.js';
 
 /** Key algorithms the helpers can create. Both are accepted by BoringSSL (quiche) and by Go's TLS. */
@@ -62,17 +66,17 @@ export interface LeafInit {
 
 const DAY_MS = 86_400_000;
 
-function keyParams(algorithm: KeyAlgorithm): { gen: EcKeyGenParams | Algorithm; sign: Algorithm | EcdsaParams } {
+function keyParams(algorithm: KeyAlgorithm): { gen: webcrypto.EcKeyGenParams | webcrypto.Algorithm; sign: webcrypto.Algorithm | webcrypto.EcdsaParams } {
   if (algorithm === 'Ed25519') return { gen: { name: 'Ed25519' }, sign: { name: 'Ed25519' } };
-  return { gen: { name: 'ECDSA', namedCurve: 'P-256' }, sign: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams };
+  return { gen: { name: 'ECDSA', namedCurve: 'P-256' }, sign: { name: 'ECDSA', hash: 'SHA-256' } as webcrypto.EcdsaParams };
 }
 
-async function generateKeys(algorithm: KeyAlgorithm): Promise<CryptoKeyPair> {
+async function generateKeys(algorithm: KeyAlgorithm): Promise<webcrypto.CryptoKeyPair> {
   const { gen } = keyParams(algorithm);
-  return (await globalThis.crypto.subtle.generateKey(gen, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return (await globalThis.crypto.subtle.generateKey(gen, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
 }
 
-async function exportKeyPem(key: CryptoKey): Promise<string> {
+async function exportKeyPem(key: webcrypto.CryptoKey): Promise<string> {
   const pkcs8 = await globalThis.crypto.subtle.exportKey('pkcs8', key);
   return x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
 }
@@ -88,13 +92,13 @@ function escapeDnValue(value: string): string {
   return value.replace(/([,+"\\<>;=])/g, '\\$1');
 }
 
-async function withKey(cert: x509.X509Certificate, privateKey: CryptoKey): Promise<CertificateWithKey> {
+async function withKey(cert: x509.X509Certificate, privateKey: webcrypto.CryptoKey): Promise<CertificateWithKey> {
   const der = new Uint8Array(cert.rawData);
   return {
     certPem: cert.toString('pem'),
     keyPem: await exportKeyPem(privateKey),
     der,
-    fingerprint: await certificateFingerprint(der),
+    fingerprint: certificateFingerprint(der),
     subject: cert.subject,
   };
 }
@@ -167,7 +171,7 @@ export async function createSelfSignedCertificate(leaf: LeafInit): Promise<Certi
   return withKey(cert, keys.privateKey);
 }
 
-async function leafExtensions(leaf: LeafInit, publicKey: CryptoKey, issuer?: x509.X509Certificate): Promise<x509.Extension[]> {
+async function leafExtensions(leaf: LeafInit, publicKey: webcrypto.CryptoKey, issuer?: x509.X509Certificate): Promise<x509.Extension[]> {
   const usage = leaf.usage ?? 'both';
   const eku: string[] = [];
   if (usage !== 'client') eku.push(x509.ExtendedKeyUsage.serverAuth);
@@ -186,15 +190,6 @@ async function leafExtensions(leaf: LeafInit, publicKey: CryptoKey, issuer?: x50
   if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names, false));
   if (issuer) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuer.publicKey));
   return extensions;
-}
-
-/**
- * base64url (no padding) of SHA-256 over the DER of a certificate: the value Hytale puts in an
- * access token's `cnf.x5t#S256` claim (REFERENCE.md §6).
- */
-export async function certificateFingerprint(der: Uint8Array): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', der);
-  return Buffer.from(digest).toString('base64url');
 }
 
 /** Splits PEM text into the DER of each `CERTIFICATE` block, in order. */
@@ -250,7 +245,7 @@ export async function loadPemFiles(paths: { readonly cert: string; readonly key:
   if (!/-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/.test(keyPem)) {
     throw new QuicTransportError('ERR_QUIC_BAD_CERTIFICATE', `no PRIVATE KEY block in ${paths.key}`);
   }
-  return { certPem, keyPem, der: leaf, fingerprint: await certificateFingerprint(leaf) };
+  return { certPem, keyPem, der: leaf, fingerprint: certificateFingerprint(leaf) };
 }
 
 /** Reads a PEM file of trust anchors (one or more CA certificates). */

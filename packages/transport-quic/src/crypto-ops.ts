@@ -6,7 +6,7 @@
  * synchronous and several times faster than WebCrypto's promise round trip on this hot path).
  * The client only needs random bytes for its connection id.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { QUICClientCrypto, QUICServerCrypto } from '@matrixai/quic';
 
 function hmac(key: ArrayBuffer, data: ArrayBuffer): Buffer {
@@ -15,13 +15,13 @@ function hmac(key: ArrayBuffer, data: ArrayBuffer): Buffer {
 
 /** Server crypto: a fresh 32-byte HMAC key per listener plus sign/verify over it. */
 export function serverCrypto(): QUICServerCrypto {
-  const key = randomBytes(32);
+  const key = new Uint8Array(32);
+  globalThis.crypto.getRandomValues(key);
   return {
-    key: key.buffer.slice(key.byteOffset, key.byteOffset + key.byteLength),
+    key: key.buffer,
     ops: {
       async sign(k: ArrayBuffer, data: ArrayBuffer): Promise<ArrayBuffer> {
-        const mac = hmac(k, data);
-        return mac.buffer.slice(mac.byteOffset, mac.byteOffset + mac.byteLength);
+        return new Uint8Array(hmac(k, data)).buffer;
       },
       async verify(k: ArrayBuffer, data: ArrayBuffer, sig: ArrayBuffer): Promise<boolean> {
         const expected = hmac(k, data);

@@ -1,0 +1,333 @@
+/**
+ * A contract `Connection` over a library `QUICConnection`. Created when the library registers the
+ * connection in its socket's connection map, before the handshake, so no stream the peer opens
+ * early is missed (see fences.ts).
+ */
+import {
+  TransportError,
+  certificateFingerprint,
+  inferChannel,
+  raceSignal,
+  throwIfAborted,
+  type AbortOptions,
+  type Address,
+  type BidiStream,
+  type CloseInfo,
+  type CloseOptions,
+  type Connection,
+  type IncomingStream,
+  type Logger,
+  type OpenStreamOptions,
+  type SendStream,
+  type StreamKind,
+} from '@handoff/transport';
+import { errors as quicErrors, events as quicEvents, type QUICConnection, type QUICStream } from '@matrixai/quic';
+import {
+  catchEventErrors,
+  fenceConnection,
+  internals,
+  negotiatedAlpn,
+  peerStreamsLeft,
+  type FencedConnection,
+} from './fences.js';
+import { closeInfoFromLibraryError, errorForClose } from './library-errors.js';
+import { QuicStreamAdapter, type StreamHost } from './quic-stream.js';
+
+let nextConnectionId = 1;
+
+/** Options of a connection adapter. */
+export interface QuicConnectionInit {
+  readonly direction: 'inbound' | 'outbound';
+  readonly coalesceWrites: boolean;
+  readonly inboundHighWaterMark: number;
+  readonly logger: Logger | undefined;
+  /** Releases what the connection alone owned (a dialer's socket); awaited before `closed` resolves. */
+  readonly release?: () => Promise<void>;
+}
+
+const encoder = new TextEncoder();
+
+function unmapIPv4(host: string): string {
+  return host.startsWith('::ffff:') && host.includes('.') ? host.slice(7) : host;
+}
+
+/** One QUIC connection. */
+export class QuicConnectionAdapter implements Connection, StreamHost {
+  readonly id: string;
+  readonly direction: 'inbound' | 'outbound';
+  readonly closed: Promise<CloseInfo>;
+  /** Resolves once the handshake is complete; rejects with why it failed. */
+  readonly established: Promise<void>;
+  readonly coalesceWrites: boolean;
+  readonly inboundHighWaterMark: number;
+  readonly #library: QUICConnection;
+  readonly #fence: FencedConnection;
+  readonly #init: QuicConnectionInit;
+  #alpn: string | undefined;
+  #localAddress: Address = { host: '', port: 0 };
+  #remoteAddress: Address = { host: '', port: 0 };
+  #peerCertificates: readonly Uint8Array[] = [];
+  #fingerprint: string | undefined;
+  #state: 'handshaking' | 'open' | 'closing' | 'closed' = 'handshaking';
+  #closeInfo: CloseInfo | undefined;
+  #terminationError: TransportError | undefined;
+  #localClose: { code: number; reason: string } | undefined;
+  readonly #streams = new Set<QuicStreamAdapter>();
+  readonly #incoming: IncomingStream[] = [];
+  readonly #acceptWaiters: { resolve: (stream: IncomingStream) => void; reject: (error: unknown) => void }[] = [];
+  readonly #poisoned: Record<StreamKind, boolean> = { bidi: false, uni: false };
+  #resolveClosed!: (info: CloseInfo) => void;
+  #resolveEstablished!: () => void;
+  #rejectEstablished!: (error: TransportError) => void;
+
+  constructor(library: QUICConnection, init: QuicConnectionInit) {
+    this.id = `quic-${nextConnectionId++}`;
+    this.direction = init.direction;
+    this.coalesceWrites = init.coalesceWrites;
+    this.inboundHighWaterMark = init.inboundHighWaterMark;
+    this.#library = library;
+    this.#init = init;
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    this.established = new Promise<void>((resolve, reject) => {
+      this.#resolveEstablished = resolve;
+      this.#rejectEstablished = reject;
+    });
+    this.established.catch(() => {});
+    this.#fence = fenceConnection(library, {
+      onInternalError: (error) => init.logger?.warn?.({ connection: this.id, err: error }, 'QUIC library failure; closing the connection'),
+    });
+    library.addEventListener(quicEvents.EventQUICConnectionStream.name, (evt: Event) => {
+      this.#onPeerStream((evt as quicEvents.EventQUICConnectionStream).detail);
+    });
+    library.addEventListener(quicEvents.EventQUICConnectionError.name, (evt: Event) => {
+      this.#onLibraryError((evt as quicEvents.EventQUICConnectionError).detail);
+    });
+    library.addEventListener(quicEvents.EventQUICConnectionStarted.name, () => this.#onStarted(), { once: true });
+    library.addEventListener(quicEvents.EventQUICConnectionStopped.name, () => void this.#finish(), { once: true });
+  }
+
+  get alpn(): string | undefined {
+    return this.#alpn;
+  }
+
+  get localAddress(): Address {
+    return this.#localAddress;
+  }
+
+  get remoteAddress(): Address {
+    return this.#remoteAddress;
+  }
+
+  get peerCertificates(): readonly Uint8Array[] {
+    return this.#peerCertificates;
+  }
+
+  get peerCertificateFingerprint(): string | undefined {
+    return this.#fingerprint;
+  }
+
+  /** `true` until the connection starts closing. */
+  get isOpen(): boolean {
+    return this.#state === 'open';
+  }
+
+  /** The library connection (for the benchmark's raw comparison and the fault harness). */
+  get library(): QUICConnection {
+    return this.#library;
+  }
+
+  // ---- StreamHost ------------------------------------------------------------------------------
+
+  terminationError(): TransportError | undefined {
+    return this.#terminationError;
+  }
+
+  streamClosed(stream: QuicStreamAdapter): void {
+    this.#streams.delete(stream);
+  }
+
+  // ---- Connection ------------------------------------------------------------------------------
+
+  openStream(options: OpenStreamOptions<'uni'> & { readonly kind: 'uni' }): Promise<SendStream>;
+  openStream(options?: OpenStreamOptions<'bidi'>): Promise<BidiStream>;
+  async openStream(options: OpenStreamOptions = {}): Promise<BidiStream | SendStream> {
+    throwIfAborted(options.signal);
+    if (this.#state !== 'open') throw this.#closedError();
+    const kind = options.kind ?? 'bidi';
+    if (kind !== 'bidi' && kind !== 'uni') {
+      throw new TransportError('ERR_TRANSPORT_INVALID_ARGUMENT', `unknown stream kind ${String(kind)}`);
+    }
+    // Fault 2: `newStream()` past the peer's limit throws once and then poisons every later
+    // `newStream()` of that connection. quiche's own count of what the peer still allows is the
+    // semaphore: below it, `newStream()` cannot fail for want of credit.
+    if (this.#poisoned[kind] || peerStreamsLeft(this.#library, kind) <= 0) {
+      throw new TransportError(
+        'ERR_TRANSPORT_STREAM_LIMIT',
+        `the peer allows no further ${kind} stream now; close one (its credit returns when the peer has seen it end)`,
+      );
+    }
+    let library: QUICStream;
+    try {
+      library = this.#library.newStream(kind);
+    } catch (error) {
+      if (error instanceof quicErrors.ErrorQUICStreamLimit || error instanceof quicErrors.ErrorQUICUndefinedBehaviour) {
+        this.#poisoned[kind] = true;
+        throw new TransportError('ERR_TRANSPORT_STREAM_LIMIT', `the peer allows no further ${kind} stream`, { cause: error });
+      }
+      if (error instanceof quicErrors.ErrorQUICConnectionNotRunning) throw this.#closedError();
+      throw new TransportError('ERR_TRANSPORT_FAILED', 'the QUIC library could not open a stream', { cause: error });
+    }
+    catchEventErrors(library, this.#fence.failInternally);
+    const stream = new QuicStreamAdapter(library, this, options.channel);
+    this.#streams.add(stream);
+    return stream as unknown as BidiStream | SendStream;
+  }
+
+  acceptStream(options: AbortOptions = {}): Promise<IncomingStream> {
+    throwIfAborted(options.signal);
+    const ready = this.#incoming.shift();
+    if (ready !== undefined) return Promise.resolve(ready);
+    if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(this.#closedError());
+    let waiter!: { resolve: (stream: IncomingStream) => void; reject: (error: unknown) => void };
+    const promise = new Promise<IncomingStream>((resolve, reject) => {
+      waiter = { resolve, reject };
+    });
+    this.#acceptWaiters.push(waiter);
+    return raceSignal(promise, options.signal, () => {
+      const index = this.#acceptWaiters.indexOf(waiter);
+      if (index >= 0) this.#acceptWaiters.splice(index, 1);
+    });
+  }
+
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      await this.closed;
+      return;
+    }
+    const code = options.code ?? 0;
+    const reason = options.reason ?? '';
+    if (!Number.isInteger(code) || code < 0) {
+      throw new TransportError('ERR_TRANSPORT_INVALID_ARGUMENT', 'close code must be a non-negative integer');
+    }
+    const wasOpen = this.#state === 'open';
+    this.#state = 'closing';
+    this.#localClose = { code, reason };
+    if (wasOpen && options.signal?.aborted !== true) {
+      // hand coalesced writes to quiche and let it send what it can before the CONNECTION_CLOSE
+      try {
+        await raceSignal(Promise.all([...this.#streams].map((stream) => stream.flush())), options.signal);
+        await internals(this.#library).send();
+      } catch {
+        // aborted: tear down without waiting
+      }
+    }
+    const error = new TransportError('ERR_TRANSPORT_CLOSED', 'the connection was closed locally');
+    this.#terminate(error, true);
+    for (const stream of [...this.#streams]) stream.cancelLibrary(error);
+    if (wasOpen) {
+      await this.#library
+        .stop({ isApp: true, errorCode: code, reason: encoder.encode(reason), force: true })
+        .catch((stopError: unknown) => this.#init.logger?.debug?.({ connection: this.id, err: stopError }, 'QUIC stop failed'));
+    }
+    await this.closed;
+  }
+
+  // ---- library events --------------------------------------------------------------------------
+
+  #onStarted(): void {
+    const library = this.#library;
+    this.#alpn = negotiatedAlpn(library);
+    this.#localAddress = { host: unmapIPv4(library.localHost), port: library.localPort };
+    this.#remoteAddress = { host: unmapIPv4(library.remoteHost), port: library.remotePort };
+    this.#peerCertificates = library.getRemoteCertsChain().map((der) => new Uint8Array(der));
+    const leaf = this.#peerCertificates[0];
+    this.#fingerprint = leaf === undefined ? undefined : certificateFingerprint(leaf);
+    if (this.#state === 'handshaking') this.#state = 'open';
+    this.#resolveEstablished();
+  }
+
+  #onPeerStream(library: QUICStream): void {
+    // Peer streams are processed only once the library connection runs (fences.ts); the deferred
+    // ones arrive just before `#onStarted`, so 'handshaking' still counts as open here. Channels follow Hytale's convention by QUIC stream number: the n-th
+    // unidirectional stream a peer opens has id 4n + 2 or 4n + 3.
+    const index = library.streamId >> 2;
+    const channel = library.type === 'uni' ? inferChannel('uni', index) : inferChannel('bidi', 0);
+    const stream = new QuicStreamAdapter(library, this, channel);
+    this.#streams.add(stream);
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      stream.terminate(this.#closedError(), true);
+      stream.cancelLibrary(this.#closedError());
+      return;
+    }
+    const incoming = stream as unknown as IncomingStream;
+    const waiter = this.#acceptWaiters.shift();
+    if (waiter !== undefined) {
+      waiter.resolve(incoming);
+      return;
+    }
+    // keep streams in the order the peer opened them (quiche reports them in no particular order)
+    let at = this.#incoming.length;
+    while (at > 0 && this.#incoming[at - 1]!.kind === incoming.kind && this.#incoming[at - 1]!.id > incoming.id) at--;
+    this.#incoming.splice(at, 0, incoming);
+  }
+
+  #onLibraryError(error: unknown): void {
+    if (this.#closeInfo !== undefined) return;
+    const info = closeInfoFromLibraryError(error, this.#localClose);
+    this.#closeInfo = info;
+    const failure = errorForClose(info);
+    if (this.#state === 'handshaking') {
+      this.#state = 'closing';
+      this.#terminationError = failure;
+      this.#rejectEstablished(info.error ?? failure);
+      return;
+    }
+    if (this.#state === 'open') this.#state = 'closing';
+    this.#terminationError ??= failure;
+    // The library tears the streams down next (one microtask later): writes then fail with
+    // `failure`, and reads keep what the pumps took out of the library before, then fail.
+    for (const waiter of this.#acceptWaiters.splice(0)) waiter.reject(failure);
+  }
+
+  #terminate(error: TransportError, discard: boolean): void {
+    this.#terminationError ??= error;
+    for (const stream of [...this.#streams]) stream.terminate(error, discard);
+    this.#incoming.length = 0;
+    for (const waiter of this.#acceptWaiters.splice(0)) waiter.reject(error);
+  }
+
+  async #finish(): Promise<void> {
+    if (this.#state === 'closed') return;
+    const info =
+      this.#closeInfo ??
+      (this.#localClose !== undefined
+        ? { initiator: 'local' as const, code: this.#localClose.code, reason: this.#localClose.reason }
+        : { initiator: 'transport' as const, error: new TransportError('ERR_TRANSPORT_FAILED', 'the connection stopped') });
+    this.#closeInfo = info;
+    this.#state = 'closed';
+    this.#terminate(errorForClose(info), false);
+    this.#rejectEstablished(info.error ?? errorForClose(info));
+    try {
+      await this.#init.release?.();
+    } catch (error) {
+      this.#init.logger?.debug?.({ connection: this.id, err: error }, 'QUIC release failed');
+    }
+    this.#init.logger?.debug?.(
+      { connection: this.id, initiator: info.initiator, code: info.code, error: info.error?.code },
+      'QUIC connection closed',
+    );
+    this.#resolveClosed(info);
+  }
+
+  /** Ends a connection whose handshake failed (the library never stops what it never started). */
+  async finishFailedHandshake(): Promise<void> {
+    await this.#finish();
+  }
+
+  #closedError(): TransportError {
+    if (this.#terminationError !== undefined) return this.#terminationError;
+    return new TransportError('ERR_TRANSPORT_CLOSED', 'the connection is closed');
+  }
+}

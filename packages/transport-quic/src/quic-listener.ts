@@ -1,0 +1,223 @@
+/**
+ * The QUIC listener: a `QUICServer` on a socket we own and fence.
+ */
+import {
+  TransportError,
+  raceSignal,
+  throwIfAborted,
+  toTransportError,
+  type AbortOptions,
+  type Address,
+  type Connection,
+  type Listener,
+} from '@handoff/transport';
+import { QUICServer, QUICSocket, type QUICConfig, type QUICConnection } from '@matrixai/quic';
+import { serverCrypto } from './crypto-ops.js';
+import { abortStartingConnections, catchEventErrors, fenceSocket } from './fences.js';
+import { codeToReason, reasonToCode } from './library-errors.js';
+import { libraryLogger } from './library-logger.js';
+import {
+  DEFAULT_BACKLOG,
+  DEFAULT_INBOUND_HIGH_WATER_MARK,
+  checkAddress,
+  checkCertificate,
+  commonConfig,
+  pemList,
+  type QuicListenInit,
+} from './options.js';
+import { QuicConnectionAdapter } from './quic-connection.js';
+
+function listenerConfig(init: QuicListenInit): Partial<QUICConfig> & { key: string; cert: string } {
+  checkAddress(init.address);
+  if (init.certificate === undefined) {
+    throw new TransportError('ERR_TRANSPORT_INVALID_ARGUMENT', 'a QUIC listener needs `certificate` (its certificate chain and key)');
+  }
+  checkCertificate(init.certificate, 'certificate');
+  const config = { ...commonConfig(init), key: init.certificate.keyPem, cert: init.certificate.certPem, verifyPeer: true };
+  const policy = init.clientCertificate;
+  if (policy === 'required-any') {
+    // Fault 3: a server-side verifyCallback lets early client streams be dispatched before the
+    // connection is handed out. Harmless here: fences.ts catches every stream from the moment the
+    // connection exists. With a callback BoringSSL still requires a certificate and checks the
+    // client's proof of key possession; the callback only skips chain validation.
+    return { ...config, verifyCallback: async (certs: Uint8Array[]) => (certs.length === 0 ? 0x100 + 116 : undefined) };
+  }
+  if (typeof policy === 'object' && policy !== null && policy.policy === 'required-and-verified') {
+    const ca = pemList(policy.ca);
+    if (ca.length === 0 || ca.some((pem) => !pem.includes('-----BEGIN CERTIFICATE-----'))) {
+      throw new TransportError('ERR_TRANSPORT_INVALID_ARGUMENT', 'clientCertificate.ca must hold PEM CA certificates');
+    }
+    // verified natively by BoringSSL against `ca`: no verifyCallback (fault 3)
+    return { ...config, ca };
+  }
+  throw new TransportError(
+    'ERR_TRANSPORT_INVALID_ARGUMENT',
+    "clientCertificate must be 'required-any' or { policy: 'required-and-verified', ca }",
+  );
+}
+
+/** Opens a QUIC listener. */
+export async function listenQuic(init: QuicListenInit): Promise<Listener> {
+  throwIfAborted(init.signal);
+  const config = listenerConfig(init);
+  const logger = init.logger;
+  const matrixLogger = libraryLogger('QUICServer', logger);
+  const socket = new QUICSocket({ logger: matrixLogger.getChild('QUICSocket') });
+  const listener = new QuicListener(init, socket);
+  fenceSocket(
+    socket,
+    (connection) => listener.register(connection),
+    (error) => logger?.warn?.({ err: error }, 'QUIC datagram handling failed'),
+  );
+  catchEventErrors(socket, (error) => logger?.warn?.({ err: error }, 'QUIC socket failure'));
+  try {
+    await raceSignal(socket.start({ host: init.address.host, port: init.address.port }), init.signal);
+  } catch (error) {
+    await socket.stop({ force: true }).catch(() => {});
+    if (error instanceof TransportError) throw error;
+    throw toTransportError(error instanceof Error && error.cause !== undefined ? error.cause : error, 'ERR_TRANSPORT_LISTEN_FAILED');
+  }
+  const server = new QUICServer({
+    crypto: serverCrypto(),
+    config,
+    socket,
+    reasonToCode,
+    codeToReason,
+    logger: matrixLogger,
+  });
+  catchEventErrors(server, (error) => logger?.warn?.({ err: error }, 'QUIC server failure'));
+  await server.start();
+  listener.started(server);
+  return listener;
+}
+
+class QuicListener implements Listener {
+  readonly #init: QuicListenInit;
+  readonly #socket: QUICSocket;
+  #server: QUICServer | undefined;
+  #address: Address = { host: '', port: 0 };
+  #closed = false;
+  #released: Promise<void> | undefined;
+  /** Every connection of this listener that has not stopped yet. */
+  readonly #live = new Set<QuicConnectionAdapter>();
+  readonly #ready: QuicConnectionAdapter[] = [];
+  readonly #waiters: { resolve: (connection: Connection) => void; reject: (error: unknown) => void }[] = [];
+
+  constructor(init: QuicListenInit, socket: QUICSocket) {
+    this.#init = init;
+    this.#socket = socket;
+  }
+
+  get address(): Address {
+    return this.#address;
+  }
+
+  started(server: QUICServer): void {
+    this.#server = server;
+    const host = this.#socket.host;
+    this.#address = {
+      host: host.startsWith('::ffff:') && host.includes('.') ? host.slice(7) : host,
+      port: this.#socket.port,
+    };
+  }
+
+  /** Called by the socket fence for every connection the library creates (before its handshake). */
+  register(library: QUICConnection): void {
+    if (library.type !== 'server') return;
+    const connection = new QuicConnectionAdapter(library, {
+      direction: 'inbound',
+      coalesceWrites: this.#init.coalesceWrites ?? true,
+      inboundHighWaterMark: this.#init.inboundHighWaterMark ?? DEFAULT_INBOUND_HIGH_WATER_MARK,
+      logger: this.#init.logger,
+    });
+    this.#live.add(connection);
+    void connection.closed.then(() => {
+      this.#live.delete(connection);
+      const index = this.#ready.indexOf(connection);
+      if (index >= 0) this.#ready.splice(index, 1);
+      if (this.#closed && this.#live.size === 0) void this.#release();
+    });
+    connection.established.then(
+      () => this.#onEstablished(connection),
+      (error: unknown) => {
+        const remote = { host: library.remoteHost, port: library.remotePort };
+        this.#init.onHandshakeError?.(toTransportError(error, 'ERR_TRANSPORT_TLS'), {
+          host: remote.host.startsWith('::ffff:') && remote.host.includes('.') ? remote.host.slice(7) : remote.host,
+          port: remote.port,
+        });
+        void connection.finishFailedHandshake();
+      },
+    );
+  }
+
+  #onEstablished(connection: QuicConnectionAdapter): void {
+    if (!connection.isOpen) return;
+    if (this.#closed) {
+      void connection.close({ code: 0, reason: 'listener closed' });
+      return;
+    }
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined) {
+      waiter.resolve(connection);
+      return;
+    }
+    if (this.#ready.length >= (this.#init.backlog ?? DEFAULT_BACKLOG)) {
+      this.#init.logger?.warn?.({ connection: connection.id }, 'QUIC accept backlog full; closing the new connection');
+      void connection.close({ code: 0, reason: 'server busy' });
+      return;
+    }
+    this.#ready.push(connection);
+  }
+
+  accept(options: AbortOptions = {}): Promise<Connection> {
+    throwIfAborted(options.signal);
+    const ready = this.#ready.shift();
+    if (ready !== undefined) return Promise.resolve(ready);
+    if (this.#closed) return Promise.reject(new TransportError('ERR_TRANSPORT_CLOSED', 'the listener is closed'));
+    let waiter!: { resolve: (connection: Connection) => void; reject: (error: unknown) => void };
+    const promise = new Promise<Connection>((resolve, reject) => {
+      waiter = { resolve, reject };
+    });
+    this.#waiters.push(waiter);
+    return raceSignal(promise, options.signal, () => {
+      const index = this.#waiters.indexOf(waiter);
+      if (index >= 0) this.#waiters.splice(index, 1);
+    });
+  }
+
+  /**
+   * Stops accepting: no new connection is answered, handshakes in progress are aborted, and
+   * established connections nobody accepted are closed. Accepted connections stay open; they
+   * share the listener's UDP socket, which is released when the last of them ends.
+   */
+  async close(options: AbortOptions = {}): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#socket.unsetServer();
+      if (this.#server !== undefined) {
+        abortStartingConnections(this.#server, new TransportError('ERR_TRANSPORT_CLOSED', 'the listener is closed'));
+      }
+      const error = new TransportError('ERR_TRANSPORT_CLOSED', 'the listener is closed');
+      for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+      const unaccepted = this.#ready.splice(0);
+      await Promise.all(unaccepted.map((connection) => connection.close({ code: 0, reason: 'listener closed' })));
+    }
+    if (this.#live.size === 0) await raceSignal(this.#release(), options.signal);
+  }
+
+  #release(): Promise<void> {
+    this.#released ??= (async () => {
+      try {
+        await this.#server?.stop({ force: true });
+      } catch (error) {
+        this.#init.logger?.debug?.({ err: error }, 'QUIC server stop failed');
+      }
+      try {
+        await this.#socket.stop({ force: true });
+      } catch (error) {
+        this.#init.logger?.debug?.({ err: error }, 'QUIC socket stop failed');
+      }
+    })();
+    return this.#released;
+  }
+}
