@@ -114,13 +114,14 @@ describe('tcp: idle and half-open', () => {
   });
 
   test('a peer that takes our data is not idle even when it sends nothing', async () => {
-    const { client, server, stream, peer } = await pair({}, { dial: { idleTimeout: 200 }, listen: { idleTimeout: 60_000 } });
+    const { client, server, stream, peer } = await pair({}, { dial: { idleTimeout: 400 }, listen: { idleTimeout: 60_000 } });
     const writer = stream.writable.getWriter();
     const reader = peer.readable.getReader();
-    for (let i = 0; i < 12; i++) {
+    // the client only writes (for 3+ idle periods); the server only reads
+    for (let i = 0; i < 60; i++) {
       await writer.write(enc('tick'));
       await reader.read();
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(await isPending(client.closed)).toBe(true);
     expect(await isPending(server.closed)).toBe(true);
