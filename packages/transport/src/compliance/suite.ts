@@ -583,7 +583,7 @@ export function transportCompliance(name: string, setup: ComplianceSetup): void 
         expect(await settleResources(baseline, patience)).toEqual([]);
       });
 
-      test('a dropped-mid-test connection is cleaned up by closing the listener and both ends', async () => {
+      test('a connection never accepted is closed with its listener, and nothing is left behind', async () => {
         const baseline = activeResources();
         const listener = await setup.listen({ address: listenAddress });
         const client = await setup.dial({ address: listener.address });
