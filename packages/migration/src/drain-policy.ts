@@ -50,6 +50,19 @@ export const dropRules = {
   migrationStopped: 'migration-stopped',
 } as const;
 
+/** What each drop rule means (rendered into `docs/migration.md`). */
+export const dropRuleDocs: Readonly<Record<string, string>> = {
+  [dropRules.pongForSource]:
+    "a Pong answering one of A's Pings (the ping ledger's `isSourcePong`, or by default: sent before the client's ClientReady); B would see an unknown ping id and disconnect",
+  [dropRules.sourceBound]:
+    "a packet named in `sourceBound` (acks, interactions, window actions, positions) sent before the client's ClientReady: it refers to A's ids and A's world",
+  'override:<name>': 'an override returned `drop` for this packet name (`override:id:<n>` for an id)',
+  [dropRules.deliveryFailed]: 'the write to B (or A) threw while draining: the packet may not have arrived; the drain fails',
+  [dropRules.sessionEnded]:
+    'the migration failed over after the cut (referral or Disconnect): what was still buffered, and every later offer, is dropped',
+  [dropRules.migrationStopped]: '`migrator.stop()` ended the session mid-migration',
+};
+
 /**
  * Client→server packets (G3 registry names) that carry A's entity, window, interaction or
  * teleport ids, or positions in A's world. Sent before the client's ClientReady they are dropped.

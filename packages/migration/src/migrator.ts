@@ -309,6 +309,22 @@ export class Migrator<F extends FrameLike = FrameLike> {
     r.settle(result);
   }
 
+  /** Logs why a step failed (code and message only), unless it failed because its phase ended. */
+  async #logFailure(step: string, input: StepActorInput, signal: AbortSignal, run: Promise<void>): Promise<void> {
+    try {
+      await run;
+    } catch (error) {
+      if (!signal.aborted) {
+        const e = error as { code?: unknown; message?: unknown };
+        this.#logger.warn?.(
+          { migrationId: input.migration.migrationId, step, code: typeof e?.code === 'string' ? e.code : undefined, message: typeof e?.message === 'string' ? e.message : String(error) },
+          'migration step failed',
+        );
+      }
+      throw error;
+    }
+  }
+
   #resourcesOf(input: StepActorInput): Resources<F> {
     const r = this.#resources.get(input.migration.migrationId);
     if (!r) throw new MigrationError('ERR_BUFFER_STATE', 'no resources for this migration');
@@ -336,14 +352,14 @@ export class Migrator<F extends FrameLike = FrameLike> {
   #actors() {
     const steps = this.#init.steps;
     const hooks = this.#init.hooks ?? {};
-    const step = (run: (ctx: StepContext<F>) => Promise<void>) =>
-      fromPromise<void, StepActorInput>(({ input, signal }) => run(this.#ctx(input, signal)));
-    const fallback = (run: (ctx: FallbackContext<F>) => Promise<void>) =>
+    const step = (name: string, run: (ctx: StepContext<F>) => Promise<void>) =>
+      fromPromise<void, StepActorInput>(({ input, signal }) => this.#logFailure(name, input, signal, run(this.#ctx(input, signal))));
+    const fallback = (name: string, run: (ctx: FallbackContext<F>) => Promise<void>) =>
       fromPromise<void, FallbackActorInput>(({ input, signal }) => {
         const ctx = this.#fallbackCtx(input, signal);
         ctx.buffer.discard(dropRules.sessionEnded);
         ctx.barrier.close();
-        return run(ctx);
+        return this.#logFailure(name, input, signal, run(ctx));
       });
     return {
       beforeMigrate: fromPromise<HookDecision, StepActorInput>(async ({ input, signal }) => {
@@ -352,26 +368,26 @@ export class Migrator<F extends FrameLike = FrameLike> {
         const decision = await hooks.beforeMigrate({ migration: input.migration, signal, ...(trigger === undefined ? {} : { trigger }) });
         return checkHookDecision(decision);
       }),
-      connectBackend: step((ctx) => steps.connect(ctx)),
-      authenticate: step((ctx) => steps.authenticate(ctx)),
-      driveSetup: step((ctx) => steps.sync(ctx)),
-      freeze: step(async (ctx) => {
+      connectBackend: step('connect', (ctx) => steps.connect(ctx)),
+      authenticate: step('authenticate', (ctx) => steps.authenticate(ctx)),
+      driveSetup: step('sync', (ctx) => steps.sync(ctx)),
+      freeze: step('freeze', async (ctx) => {
         ctx.buffer.open(); // client→A stops here: clientFrame() buffers from now on
         await steps.freeze?.(ctx);
         await ctx.barrier.stop({ signal: ctx.signal });
       }),
-      cutover: step(async (ctx) => {
+      cutover: step('cutover', async (ctx) => {
         ctx.barrier.cut(); // throws unless every A stream is at a frame boundary
         this.#sourceGates = new Set(); // gates made from now on forward B
         await steps.cutover(ctx);
       }),
-      drain: step(async (ctx) => {
+      drain: step('drain', async (ctx) => {
         await ctx.buffer.drainToTarget(this.#policy, (frame) => steps.sendToTarget(frame, ctx), { signal: ctx.signal });
         await steps.resume?.(ctx);
       }),
-      cleanup: step((ctx) => steps.cleanup(ctx)),
-      closeTarget: step((ctx) => steps.closeTarget(ctx)),
-      restoreSource: step(async (ctx) => {
+      cleanup: step('cleanup', (ctx) => steps.cleanup(ctx)),
+      closeTarget: step('closeTarget', (ctx) => steps.closeTarget(ctx)),
+      restoreSource: step('restoreSource', async (ctx) => {
         const state = ctx.buffer.state;
         if (state === 'collecting' || state === 'overflowed') {
           await ctx.buffer.drainToSource((frame) => steps.sendToSource(frame, ctx), { signal: ctx.signal });
@@ -388,11 +404,11 @@ export class Migrator<F extends FrameLike = FrameLike> {
         if (!hooks.onFailure) return canRefer ? refer() : disconnect();
         return checkFailureDecision(await hooks.onFailure({ migration: input.migration, failure: input.failure, canRefer, signal }));
       }),
-      refer: fallback(async (ctx) => {
+      refer: fallback('refer', async (ctx) => {
         if (!steps.refer) throw new MigrationError('ERR_MIGRATION_ACTOR_NOT_PROVIDED', 'no refer step: referral is not possible');
         await steps.refer(ctx);
       }),
-      disconnect: fallback((ctx) => steps.disconnect(ctx)),
+      disconnect: fallback('disconnect', (ctx) => steps.disconnect(ctx)),
     };
   }
 }
