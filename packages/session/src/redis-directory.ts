@@ -1,0 +1,259 @@
+/**
+ * The Redis session directory, shared by every proxy of a network.
+ *
+ * One hash per player, `<prefix>player:<uuid>`, with the fields `proxy`, `session`, `backend`, `pool`,
+ * `phase`, `migration`, `claimedAt`, `updatedAt` and a `PEXPIRE` of `ttlMs`, renewed by every claim,
+ * heartbeat and update. Each operation is one Lua script on that one key (atomic, and cluster-safe:
+ * a script never touches a second key): the ownership check and the write cannot interleave with
+ * another proxy's. Timestamps come from the Redis server's clock (`TIME`), so proxies with skewed
+ * clocks agree on expiry. A dead proxy stops heartbeating and Redis expires its entries.
+ */
+import type { Redis } from 'ioredis';
+import { withDeadline } from './deadline.js';
+import {
+  checkBackend,
+  checkId,
+  checkPhase,
+  checkPlayerId,
+  checkTtl,
+  notOwner,
+  type ClaimInit,
+  type ClaimOptions,
+  type ClaimResult,
+  type DirectoryCallOptions,
+  type DirectoryEntry,
+  type DirectoryUpdate,
+  type SessionDirectory,
+} from './directory.js';
+import { SessionError, isSessionError, sanitizeCause } from './errors.js';
+import type { Logger } from './logger.js';
+import { closeRedis, openRedis, waitReady, type RedisSource } from './redis-connection.js';
+
+/** Default key prefix; every proxy of a network must use the same one. */
+export const DEFAULT_DIRECTORY_KEY_PREFIX = 'handoff:session:';
+
+export type RedisDirectoryInit = RedisSource & {
+  /** This proxy's id: the owner of every entry it claims (unique per proxy process). */
+  readonly proxyId: string;
+  /** Entry lifetime after each claim, heartbeat or update (default 30 s). */
+  readonly ttlMs?: number | undefined;
+  /** Key prefix (default `handoff:session:`). */
+  readonly keyPrefix?: string | undefined;
+  /** Upper bound of one call when no signal is given (default 1000 ms). */
+  readonly timeoutMs?: number | undefined;
+  readonly logger?: Logger | undefined;
+};
+
+const NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/** KEYS[1] player; ARGV proxy, session, ttl, steal, backend, pool, phase, migration. */
+const CLAIM = `${NOW}
+local key = KEYS[1]
+local cur = redis.call('HMGET', key, 'proxy', 'session', 'claimedAt')
+local status = 1
+local prev = {}
+local prevTtl = 0
+local claimedAt = now
+if cur[1] then
+  prev = redis.call('HGETALL', key)
+  prevTtl = redis.call('PTTL', key)
+  if cur[1] == ARGV[1] and cur[2] == ARGV[2] then
+    status = 2
+    claimedAt = tonumber(cur[3]) or now
+  elseif ARGV[4] == '1' then
+    status = 3
+  else
+    return {0, prev, prevTtl, now}
+  end
+end
+redis.call('DEL', key)
+redis.call('HSET', key, 'proxy', ARGV[1], 'session', ARGV[2], 'backend', ARGV[5], 'phase', ARGV[7],
+  'claimedAt', string.format('%.0f', claimedAt), 'updatedAt', string.format('%.0f', now))
+if ARGV[6] ~= '' then redis.call('HSET', key, 'pool', ARGV[6]) end
+if ARGV[8] ~= '' then redis.call('HSET', key, 'migration', ARGV[8]) end
+redis.call('PEXPIRE', key, ARGV[3])
+return {status, prev, prevTtl, now, redis.call('HGETALL', key), tonumber(ARGV[3])}`;
+
+/** KEYS[1] player; ARGV proxy, session, ttl, then field/value pairs ('' deletes the field). */
+const TOUCH = `local key = KEYS[1]
+local cur = redis.call('HMGET', key, 'proxy', 'session')
+if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then return {0} end
+${NOW}
+for i = 4, #ARGV, 2 do
+  if ARGV[i + 1] == '' then redis.call('HDEL', key, ARGV[i]) else redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+end
+redis.call('HSET', key, 'updatedAt', string.format('%.0f', now))
+redis.call('PEXPIRE', key, ARGV[3])
+return {1, redis.call('HGETALL', key), tonumber(ARGV[3]), now}`;
+
+/** KEYS[1] player. */
+const LOOKUP = `local all = redis.call('HGETALL', KEYS[1])
+if #all == 0 then return {0} end
+${NOW}
+return {1, all, redis.call('PTTL', KEYS[1]), now}`;
+
+/** KEYS[1] player; ARGV proxy, session. */
+const RELEASE = `local cur = redis.call('HMGET', KEYS[1], 'proxy', 'session')
+if cur[1] == ARGV[1] and cur[2] == ARGV[2] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0`;
+
+interface DirectoryCommands {
+  handoffSessionClaim(key: string, ...args: string[]): Promise<[number, string[], number, number, string[]?, number?]>;
+  handoffSessionTouch(key: string, ...args: string[]): Promise<[number, string[]?, number?, number?]>;
+  handoffSessionLookup(key: string): Promise<[number, string[]?, number?, number?]>;
+  handoffSessionRelease(key: string, proxy: string, session: string): Promise<number>;
+}
+
+function defineCommands(redis: Redis): DirectoryCommands {
+  redis.defineCommand('handoffSessionClaim', { numberOfKeys: 1, lua: CLAIM });
+  redis.defineCommand('handoffSessionTouch', { numberOfKeys: 1, lua: TOUCH });
+  redis.defineCommand('handoffSessionLookup', { numberOfKeys: 1, lua: LOOKUP });
+  redis.defineCommand('handoffSessionRelease', { numberOfKeys: 1, lua: RELEASE });
+  return redis as unknown as DirectoryCommands;
+}
+
+/** Parses a flat `HGETALL` reply into an entry (`undefined` for an empty or foreign hash). */
+function toEntry(playerId: string, flat: readonly string[] | undefined, ttl: number, now: number): DirectoryEntry | undefined {
+  if (flat === undefined || flat.length === 0) return undefined;
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+  if (f['proxy'] === undefined || f['session'] === undefined || f['backend'] === undefined) return undefined;
+  const claimedAt = Number(f['claimedAt'] ?? now);
+  return Object.freeze({
+    playerId,
+    sessionId: f['session'],
+    proxyId: f['proxy'],
+    backend: Object.freeze(f['pool'] === undefined ? { id: f['backend'] } : { id: f['backend'], pool: f['pool'] }),
+    phase: f['phase'] ?? 'Idle',
+    ...(f['migration'] === undefined ? {} : { migrationId: f['migration'] }),
+    claimedAt,
+    updatedAt: Number(f['updatedAt'] ?? claimedAt),
+    // PTTL -1 (no expiry: someone else wrote the key) or -2 (gone): report "now"
+    expiresAt: now + Math.max(0, ttl),
+  });
+}
+
+/** Creates a Redis session directory from a client you own (`redis`) or a URL (owned by the directory). */
+export function createRedisDirectory(init: RedisDirectoryInit): SessionDirectory {
+  const proxyId = checkId(init.proxyId, 'proxyId');
+  const ttlMs = checkTtl(init.ttlMs);
+  const keyPrefix = init.keyPrefix ?? DEFAULT_DIRECTORY_KEY_PREFIX;
+  const timeoutMs = init.timeoutMs ?? 1_000;
+  const handle = openRedis(init, init.logger);
+  const commands = defineCommands(handle.redis);
+  let closed = false;
+  const key = (playerId: string): string => `${keyPrefix}player:${playerId}`;
+
+  const run = <T>(operation: () => Promise<T>, options: DirectoryCallOptions | undefined): Promise<T> => {
+    if (closed) return Promise.reject(new SessionError('ERR_SESSION_DIRECTORY_UNAVAILABLE', 'the directory is closed', { reason: 'closed' }));
+    return withDeadline(
+      async () => {
+        try {
+          await waitReady(handle.redis);
+          return await operation();
+        } catch (error) {
+          if (isSessionError(error)) throw error;
+          throw new SessionError('ERR_SESSION_DIRECTORY_UNAVAILABLE', 'the Redis directory call failed', {
+            cause: sanitizeCause(error),
+            reason: handle.redis.status === 'ready' ? 'error' : 'down',
+          });
+        }
+      },
+      { timeoutMs: options?.signal === undefined ? timeoutMs : undefined, signal: options?.signal },
+      (kind) => new SessionError('ERR_SESSION_DIRECTORY_UNAVAILABLE', kind === 'timeout' ? `the Redis directory did not answer within ${timeoutMs} ms` : 'the call was aborted', { reason: kind }),
+    );
+  };
+
+  const touch = (playerId: string, sessionId: string, fields: string[], options: DirectoryCallOptions | undefined): Promise<DirectoryEntry> =>
+    run(async () => {
+      const reply = await commands.handoffSessionTouch(key(playerId), proxyId, sessionId, String(ttlMs), ...fields);
+      const entry = reply[0] === 1 ? toEntry(playerId, reply[1], reply[2] ?? ttlMs, reply[3] ?? 0) : undefined;
+      if (entry === undefined) throw notOwner(playerId);
+      return entry;
+    }, options);
+
+  return {
+    kind: 'redis',
+    proxyId,
+    ttlMs,
+    claim(claim: ClaimInit, options?: ClaimOptions): Promise<ClaimResult> {
+      let args: string[];
+      let playerId: string;
+      try {
+        playerId = checkPlayerId(claim.playerId);
+        const sessionId = checkId(claim.sessionId, 'sessionId');
+        const backend = checkBackend(claim.backend);
+        const phase = checkPhase(claim.phase ?? 'Idle');
+        if (claim.migrationId !== undefined) checkId(claim.migrationId, 'migrationId');
+        args = [proxyId, sessionId, String(ttlMs), options?.steal === true ? '1' : '0', backend.id, backend.pool ?? '', phase, claim.migrationId ?? ''];
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return run(async () => {
+        const [status, prev, prevTtl, now, current, ttl] = await commands.handoffSessionClaim(key(playerId), ...args);
+        const previous = toEntry(playerId, prev, prevTtl, now);
+        if (status === 0) {
+          if (previous === undefined) throw new SessionError('ERR_SESSION_DIRECTORY_UNAVAILABLE', 'the directory entry is unreadable', { reason: 'corrupt' });
+          return { claimed: false, holder: previous };
+        }
+        const entry = toEntry(playerId, current, ttl ?? ttlMs, now)!;
+        const how = status === 1 ? 'fresh' : status === 2 ? 'renewed' : 'stolen';
+        return previous === undefined ? { claimed: true, entry, how } : { claimed: true, entry, how, previous };
+      }, options);
+    },
+    heartbeat(playerId, sessionId, options) {
+      try {
+        return touch(checkPlayerId(playerId), checkId(sessionId, 'sessionId'), [], options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    update(playerId, sessionId, changes: DirectoryUpdate, options) {
+      const fields: string[] = [];
+      let id: string;
+      try {
+        id = checkPlayerId(playerId);
+        checkId(sessionId, 'sessionId');
+        if (changes.backend !== undefined) {
+          const backend = checkBackend(changes.backend);
+          fields.push('backend', backend.id, 'pool', backend.pool ?? '');
+        }
+        if (changes.phase !== undefined) fields.push('phase', checkPhase(changes.phase));
+        if (changes.migrationId !== undefined) fields.push('migration', changes.migrationId === null ? '' : checkId(changes.migrationId, 'migrationId'));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return touch(id, sessionId, fields, options);
+    },
+    lookup(playerId, options) {
+      let id: string;
+      try {
+        id = checkPlayerId(playerId);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return run(async () => {
+        const reply = await commands.handoffSessionLookup(key(id));
+        return reply[0] === 1 ? toEntry(id, reply[1], reply[2] ?? 0, reply[3] ?? 0) : undefined;
+      }, options);
+    },
+    release(playerId, sessionId, options) {
+      let id: string;
+      try {
+        id = checkPlayerId(playerId);
+        checkId(sessionId, 'sessionId');
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return run(async () => (await commands.handoffSessionRelease(key(id), proxyId, sessionId)) === 1, options);
+    },
+    async close() {
+      closed = true;
+      await closeRedis(handle);
+    },
+  };
+}

@@ -1,0 +1,266 @@
+/** What the capture tap records from which packet, in every generation, and what it leaves alone. */
+import { FRAME_HEADER_SIZE, getGeneration, readFrame } from '@handoff/protocol';
+import { describe, expect, it } from 'vitest';
+import { SessionRecord, buildPlayerOptionsFrame, createCaptureTap, isSessionError } from '@handoff/session';
+import {
+  ACCESS_TOKEN,
+  AUTH_GRANT,
+  G1,
+  G2,
+  G3,
+  IDENTITY_TOKEN,
+  OTHER_PLAYER,
+  PLAYER,
+  REFERRAL_DATA,
+  SERVER_ACCESS_TOKEN,
+  SERVER_AUTH_GRANT,
+  SERVER_IDENTITY_TOKEN,
+  WORLD_A,
+  assets,
+  connectV1,
+  connectV2,
+  frame,
+  hash,
+  ping,
+  rawFrame,
+  setChunk,
+} from './support/frames.js';
+import { SKIN, playSession } from './support/scenario.js';
+
+describe('a whole session (G3)', () => {
+  const record = new SessionRecord({ id: 's1', backend: { id: 'lobby-1', pool: 'lobby' } });
+  const tap = createCaptureTap(record);
+  playSession(tap);
+
+  it('captures the Connect fields', () => {
+    expect(record.connect).toEqual({
+      generation: 'G3',
+      protocolHash: null,
+      protocolCrc: G3.identify.protocolCrc,
+      protocolBuildNumber: 20,
+      clientVersion: '1.0',
+      clientType: 'Game',
+      uuid: PLAYER,
+      username: 'Bob',
+      language: 'en',
+      referralSource: { host: 'lobby.example', port: 5520 },
+    });
+    expect(record.playerId).toBe(PLAYER);
+    expect(record.ref).toEqual({ id: 's1', playerId: PLAYER });
+    expect(tap.generation?.id).toBe('G3');
+  });
+
+  it('keeps every token, grant and the referral data as secrets', () => {
+    expect(record.secret('identityToken')).toBe(IDENTITY_TOKEN);
+    expect(record.secret('referralData')).toEqual(REFERRAL_DATA);
+    expect(record.secret('authorizationGrant')).toBe(AUTH_GRANT);
+    expect(record.secret('serverIdentityToken')).toBe(SERVER_IDENTITY_TOKEN);
+    expect(record.secret('accessToken')).toBe(ACCESS_TOKEN);
+    expect(record.secret('serverAuthorizationGrant')).toBe(SERVER_AUTH_GRANT);
+    expect(record.secret('serverAccessToken')).toBe(SERVER_ACCESS_TOKEN);
+    expect(record.secretNames()).toHaveLength(7);
+  });
+
+  it('captures setup: ServerInfo, WorldSettings, ViewRadius both ways, PlayerOptions bytes, language', () => {
+    expect(record.serverInfo).toEqual({ serverName: 'Lobby', motd: 'Welcome', maxPlayers: 100 });
+    expect(record.worldSettings).toEqual({ worldHeight: 320, requiredAssets: 50 });
+    expect(record.viewRadius).toEqual({ client: 192, server: 384 });
+    const replay = buildPlayerOptionsFrame(record)!;
+    expect(G3.packet('PlayerOptions').decodeFrame(replay).skin).toMatchObject(SKIN);
+    expect(replay).toEqual(G3.packet('PlayerOptions').encodeFrame({ skin: SKIN }));
+    expect(record.language).toBe('fr');
+  });
+
+  it('knows which assets the client holds: required minus requested, plus received', () => {
+    // required 0..49, requested 0..4, received 0..4: it holds all 50
+    for (let i = 0; i < 50; i++) expect(record.assets.has(hash(i))).toBe(true);
+    expect(record.assets.has(hash(50))).toBe(false);
+    expect(record.assets.missingFrom(assets(45, 10)).map((a) => a.hash)).toEqual(assets(50, 5).map((a) => a.hash));
+  });
+
+  it('captures world entry, chunk columns (not sections) and the player list', () => {
+    expect(record.joinWorld).toEqual({ worldUuid: WORLD_A, clearWorld: false, fadeInOut: false });
+    expect(record.clientId).toBe(42);
+    expect(record.worldJoins).toBe(1);
+    expect(record.chunks.size).toBe(9); // 3 × 3 columns, 2 sections each
+    expect(record.chunks.has(-1, 1)).toBe(true);
+    expect(record.playerList.uuids()).toEqual([PLAYER, OTHER_PLAYER]);
+    expect(record.playerList.get(OTHER_PLAYER)).toEqual({ uuid: OTHER_PLAYER, username: 'Eve', worldUuid: null, ping: 30 });
+  });
+
+  it('records the Ping for its backend and reports no error', () => {
+    expect(record.pings.outstanding).toBe(1);
+    expect(record.pings.lookup(1234, 'Raw')).toBe('lobby-1');
+    expect(tap.errors).toEqual([]);
+    expect(tap.counters.errors).toBe(0);
+  });
+});
+
+describe('Connect layouts', () => {
+  it('G1: protocol hash, nullable language, editor client', () => {
+    const record = new SessionRecord();
+    const tap = createCaptureTap(record);
+    expect(tap.clientToServer(connectV1())).toBeUndefined();
+    expect(record.connect).toMatchObject({
+      generation: 'G1',
+      protocolHash: G1.identify.protocolHash,
+      protocolCrc: null,
+      protocolBuildNumber: null,
+      clientVersion: null,
+      clientType: 'Editor',
+      username: 'Alice',
+      language: null,
+      referralSource: null,
+    });
+    expect(record.secret('identityToken')).toBe(IDENTITY_TOKEN);
+    expect(record.hasSecret('referralData')).toBe(false);
+    expect(record.language).toBeUndefined();
+  });
+
+  it('G2: CRC identifies it; a referral port over 32767 is read unsigned', () => {
+    const record = new SessionRecord();
+    const tap = createCaptureTap(record);
+    tap.clientToServer(connectV2(G2, { identityToken: null, referralSource: { host: 'b', port: -5536 } }));
+    expect(record.connect).toMatchObject({ generation: 'G2', protocolCrc: G2.identify.protocolCrc, referralSource: { host: 'b', port: 60000 } });
+    expect(record.hasSecret('identityToken')).toBe(false);
+  });
+
+  it('every generation captures the same packets from the same ids', () => {
+    for (const g of [G1, G2, G3]) {
+      const record = new SessionRecord({ backend: { id: 'a' } });
+      const tap = createCaptureTap(record);
+      tap.clientToServer(g === G1 ? connectV1() : connectV2(g));
+      tap.serverToClient(frame(g, 'JoinWorld', { clearWorld: true, fadeInOut: true, worldUuid: WORLD_A }));
+      tap.serverToClient(setChunk(g, 5, 0, -7));
+      tap.serverToClient(frame(g, 'UnloadChunk', { chunkX: 9, chunkZ: 9 }));
+      expect(record.joinWorld?.clearWorld).toBe(true);
+      expect(record.chunks.toArray()).toEqual([{ x: 5, z: -7 }]);
+      expect(tap.errors).toEqual([]);
+    }
+  });
+});
+
+describe('what the tap leaves alone', () => {
+  const connected = () => {
+    const record = new SessionRecord({ backend: { id: 'a' } });
+    const tap = createCaptureTap(record);
+    tap.clientToServer(connectV2());
+    return { record, tap };
+  };
+
+  it('never decodes a packet it does not capture: garbage payloads of opaque and uncaptured modelled packets pass silently', () => {
+    const { tap } = connected();
+    const before = tap.counters.captured;
+    const junk = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    // EntityUpdates (compressed, opaque), ClientReady and ClientReferral (modelled, not captured), Disconnect
+    expect(tap.serverToClient(rawFrame(G3, 'EntityUpdates', junk))).toBeUndefined();
+    expect(tap.serverToClient(rawFrame(G3, 'ClientReferral', junk))).toBeUndefined();
+    expect(tap.clientToServer(rawFrame(G3, 'ClientReady', new Uint8Array([1, 1])))).toBeUndefined();
+    expect(tap.clientToServer(rawFrame(G3, 'Disconnect', junk))).toBeUndefined();
+    expect(tap.clientToServer(rawFrame(G3, 'ClientMovement', junk))).toBeUndefined();
+    expect(tap.counters.captured).toBe(before);
+    expect(tap.counters.errors).toBe(0);
+    expect(tap.counters.clientFrames).toBe(4);
+    expect(tap.counters.serverFrames).toBe(2);
+  });
+
+  it('tracks no chunks when told not to (no decompression)', () => {
+    const record = new SessionRecord({ backend: { id: 'a' } });
+    const tap = createCaptureTap(record, { trackChunks: false });
+    tap.clientToServer(connectV2());
+    tap.serverToClient(rawFrame(G3, 'SetChunk', new Uint8Array([1, 2, 3]))); // corrupt, never read
+    expect(record.chunks.size).toBe(0);
+    expect(tap.errors).toEqual([]);
+  });
+
+  it('accepts the generation up front and refuses a Connect of another one', () => {
+    const tap = createCaptureTap(new SessionRecord(), { generation: 'G2' });
+    const result = tap.clientToServer(connectV2(G3));
+    expect(result?.kind).toBe('error');
+    expect(result?.kind === 'error' && result.error.code).toBe('ERR_SESSION_CONNECT_INVALID');
+    expect(result?.kind === 'error' && result.error.reason).toBe('generation-mismatch');
+  });
+});
+
+describe('assets across a second WorldSettings and interning', () => {
+  it('shares one required list between sessions that received the same WorldSettings', () => {
+    const ws = frame(G3, 'WorldSettings', { worldHeight: 256, requiredAssets: assets(1000, 200) });
+    const a = new SessionRecord();
+    const b = new SessionRecord();
+    for (const record of [a, b]) {
+      const tap = createCaptureTap(record);
+      tap.clientToServer(connectV2());
+      tap.serverToClient(readFrame(G3.registry, ws.bytes.slice()));
+      tap.clientToServer(frame(G3, 'RequestAssets', { assets: [] }));
+    }
+    expect(a.assets.required).toBe(b.assets.required);
+    expect(a.worldSettings).toEqual({ worldHeight: 256, requiredAssets: 200 });
+    expect(b.assets.has(hash(1100))).toBe(true);
+  });
+
+  it('before the client answers a WorldSettings it holds nothing of it; assets pushed later are held', () => {
+    const record = new SessionRecord();
+    const tap = createCaptureTap(record);
+    tap.clientToServer(connectV2());
+    tap.serverToClient(frame(G3, 'WorldSettings', { worldHeight: 320, requiredAssets: assets(0, 3) }));
+    expect(record.assets.has(hash(0))).toBe(false);
+    tap.clientToServer(frame(G3, 'RequestAssets', { assets: assets(0, 1) }));
+    expect(record.assets.has(hash(0))).toBe(false); // requested, not yet received
+    expect(record.assets.has(hash(1))).toBe(true);
+    tap.serverToClient(frame(G3, 'AssetInitialize', { asset: { hash: hash(0), name: 'a' }, size: 1 }));
+    tap.serverToClient(frame(G3, 'AssetInitialize', { asset: { hash: hash(99), name: 'hot-reload' }, size: 1 }));
+    expect(record.assets.has(hash(0))).toBe(true);
+    expect(record.assets.has(hash(99))).toBe(true);
+  });
+});
+
+describe('the record outside the tap', () => {
+  it('bounds the migration history and moves the backend on a successful migration', () => {
+    const record = new SessionRecord({ backend: { id: 'a' }, limits: { migrationHistory: 2 }, now: () => 1000 });
+    record.recordMigration({ migrationId: 'm1', from: { id: 'a' }, to: { id: 'b' }, outcome: 'rolled-back', phase: 'Sync', reason: 'ERR_MIGRATION_DEADLINE' });
+    expect(record.backend).toEqual({ id: 'a' });
+    record.recordMigration({ migrationId: 'm2', from: { id: 'a' }, to: { id: 'b', pool: 'game' }, outcome: 'migrated' });
+    record.recordMigration({ migrationId: 'm3', from: { id: 'b' }, to: { id: 'c' }, outcome: 'refused' });
+    expect(record.backend).toEqual({ id: 'b', pool: 'game' });
+    expect(record.migrations.map((m) => m.migrationId)).toEqual(['m2', 'm3']);
+    expect(record.migrations[0]).toEqual({ migrationId: 'm2', from: { id: 'a' }, to: { id: 'b', pool: 'game' }, outcome: 'migrated', at: 1000 });
+  });
+
+  it('rejects invalid limits with a typed error', () => {
+    expect(() => new SessionRecord({ limits: { chunkColumns: -1 } })).toThrow(expect.objectContaining({ code: 'ERR_SESSION_INVALID_ARGUMENT' }));
+    try {
+      new SessionRecord({ id: '' });
+    } catch (error) {
+      expect(isSessionError(error, 'ERR_SESSION_INVALID_ARGUMENT')).toBe(true);
+    }
+  });
+
+  it('keeps a copy of PlayerOptions: the frame buffer can be reused', () => {
+    const record = new SessionRecord();
+    const tap = createCaptureTap(record);
+    tap.clientToServer(connectV2());
+    const f = frame(G3, 'PlayerOptions', { skin: SKIN });
+    tap.clientToServer(f);
+    f.bytes.fill(0);
+    expect(G3.packet('PlayerOptions').decode(record.playerOptions!).skin).toMatchObject(SKIN);
+    expect(record.playerOptions!.length).toBe(f.bytes.length - FRAME_HEADER_SIZE);
+  });
+
+  it('picks the generation for replay frames from the Connect', () => {
+    const record = new SessionRecord();
+    expect(() => buildPlayerOptionsFrame(record)).not.toThrow(); // nothing captured: undefined
+    record.setPlayerOptions(G1.packet('PlayerOptions').encode({ skin: null }));
+    expect(() => buildPlayerOptionsFrame(record)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_INVALID_ARGUMENT' }));
+    expect(buildPlayerOptionsFrame(record, getGeneration('G1'))).toBeInstanceOf(Uint8Array);
+  });
+
+  it('records a Ping for the backend named by { backendId } or, without one, for the record backend', () => {
+    const record = new SessionRecord({ backend: { id: 'a' } });
+    const tap = createCaptureTap(record);
+    tap.clientToServer(connectV2());
+    tap.serverToClient(ping(G3, 1), { backendId: 'b' });
+    tap.serverToClient(ping(G3, 2));
+    expect(record.pings.lookup(1, 'Tick')).toBe('b');
+    expect(record.pings.lookup(2, 'Tick')).toBe('a');
+  });
+});
