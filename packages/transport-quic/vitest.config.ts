@@ -1,3 +1,5 @@
 import { handoffProject } from '../../vitest.shared.js';
 
-export default handoffProject('transport-quic');
+export default handoffProject('transport-quic', {
+  globalSetup: ['./test/global-setup.ts'],
+});

@@ -249,3 +249,21 @@ export function peerStreamsLeft(connection: QUICConnection, kind: 'bidi' | 'uni'
 export function abortStartingConnections(server: QUICServer, reason: unknown): void {
   (server as unknown as { stopAbortController?: AbortController }).stopAbortController?.abort(reason);
 }
+
+interface DrainInternals {
+  connTimeoutTimer?: { cancel(reason?: unknown): void };
+  resolveClosedP(): void;
+}
+
+/**
+ * Ends a connection whose handshake failed without waiting out its draining period. The library
+ * waits 3 × PTO before `start()` rejects, and before the first RTT sample a PTO is about a
+ * second: a refused dial would take ~3 s to fail and keep a timer alive that long. RFC 9000
+ * §10.2 lets an endpoint discard its state early; we do so once the close packet has been sent.
+ */
+export function abandonFailedHandshake(connection: QUICConnection): void {
+  const inner = connection as unknown as DrainInternals;
+  inner.connTimeoutTimer?.cancel();
+  delete inner.connTimeoutTimer;
+  inner.resolveClosedP();
+}

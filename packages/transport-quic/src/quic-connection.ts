@@ -23,6 +23,7 @@ import {
 } from '@handoff/transport';
 import { errors as quicErrors, events as quicEvents, type QUICConnection, type QUICStream } from '@matrixai/quic';
 import {
+  abandonFailedHandshake,
   catchEventErrors,
   fenceConnection,
   internals,
@@ -224,8 +225,14 @@ export class QuicConnectionAdapter implements Connection, StreamHost {
       }
     }
     const error = new TransportError('ERR_TRANSPORT_CLOSED', 'the connection was closed locally');
+    if (wasOpen) {
+      // Close quiche before the library tears the streams down: `stop()` resets every stream and
+      // would send those RESET_STREAMs ahead of the CONNECTION_CLOSE, making the peer discard data
+      // it had received but not read yet. Once closing, quiche sends nothing but the close.
+      const conn = internals(this.#library).conn;
+      if (!conn.isClosed() && !conn.isDraining()) conn.close(true, code, encoder.encode(reason));
+    }
     this.#terminate(error, true);
-    for (const stream of [...this.#streams]) stream.cancelLibrary(error);
     if (wasOpen) {
       await this.#library
         .stop({ isApp: true, errorCode: code, reason: encoder.encode(reason), force: true })
@@ -245,6 +252,8 @@ export class QuicConnectionAdapter implements Connection, StreamHost {
     const leaf = this.#peerCertificates[0];
     this.#fingerprint = leaf === undefined ? undefined : certificateFingerprint(leaf);
     if (this.#state === 'handshaking') this.#state = 'open';
+    // TLS 1.3: a client finishes its handshake before the server has checked the client's
+    // certificate, so a dial can resolve and its connection then close with ERR_TRANSPORT_TLS.
     this.#resolveEstablished();
   }
 
@@ -267,7 +276,9 @@ export class QuicConnectionAdapter implements Connection, StreamHost {
       waiter.resolve(incoming);
       return;
     }
-    // keep streams in the order the peer opened them (quiche reports them in no particular order)
+    // Streams are handed out in the order their first data arrived; streams that arrive together
+    // are ordered by id (quiche reports them in no particular order). `channel` follows the id, so
+    // a WorldMap stream whose data overtook the Chunks stream's is still labelled right.
     let at = this.#incoming.length;
     while (at > 0 && this.#incoming[at - 1]!.kind === incoming.kind && this.#incoming[at - 1]!.id > incoming.id) at--;
     this.#incoming.splice(at, 0, incoming);
@@ -278,10 +289,12 @@ export class QuicConnectionAdapter implements Connection, StreamHost {
     const info = closeInfoFromLibraryError(error, this.#localClose);
     this.#closeInfo = info;
     const failure = errorForClose(info);
+    this.#rejectEstablished(info.error ?? failure);
     if (this.#state === 'handshaking') {
       this.#state = 'closing';
       this.#terminationError = failure;
-      this.#rejectEstablished(info.error ?? failure);
+      // after the library's close handler has sent the close packet (it awaits one send)
+      setImmediate(() => abandonFailedHandshake(this.#library));
       return;
     }
     if (this.#state === 'open') this.#state = 'closing';

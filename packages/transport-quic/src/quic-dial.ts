@@ -93,8 +93,12 @@ export async function dialQuic(init: QuicDialInit): Promise<Connection> {
   const socket = new QUICSocket({ logger: matrixLogger.getChild('QUICSocket') });
   let adapter: QuicConnectionAdapter | undefined;
   let released: Promise<void> | undefined;
+  const sending = new Set<Promise<unknown>>();
   const release = (): Promise<void> => {
-    released ??= socket.stop({ force: true }).catch(() => {});
+    // let the last datagrams (a CONNECTION_CLOSE, a TLS alert) leave before the socket closes
+    released ??= Promise.allSettled([...sending])
+      .then(() => socket.stop({ force: true }))
+      .catch(() => {});
     return released;
   };
   fenceSocket(
@@ -142,10 +146,12 @@ export async function dialQuic(init: QuicDialInit): Promise<Connection> {
   }
   library.addEventListener(quicEvents.EventQUICConnectionSend.name, (evt: Event) => {
     const { msg, port, address } = (evt as quicEvents.EventQUICConnectionSend).detail;
-    socket.send_(msg, 0, msg.byteLength, port, address).catch((error: unknown) => {
+    const sent = socket.send_(msg, 0, msg.byteLength, port, address).catch((error: unknown) => {
       // a lost datagram is QUIC's business; an unreachable peer ends in the idle timeout
       logger?.debug?.({ err: error }, 'QUIC datagram send failed');
     });
+    sending.add(sent);
+    void sent.finally(() => sending.delete(sent));
   });
   connectionMapOf(socket).set(library.connectionId, library); // the fence creates `adapter` here
   const connection = adapter!;
@@ -169,6 +175,12 @@ export async function dialQuic(init: QuicDialInit): Promise<Connection> {
   } finally {
     init.signal?.removeEventListener('abort', onAbort);
   }
-  await connection.established;
+  try {
+    await connection.established;
+  } catch (error) {
+    // closed between the end of the handshake and now
+    await connection.closed;
+    throw error;
+  }
   return connection;
 }

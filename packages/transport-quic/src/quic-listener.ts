@@ -140,12 +140,14 @@ class QuicListener implements Listener {
     connection.established.then(
       () => this.#onEstablished(connection),
       (error: unknown) => {
+        this.#live.delete(connection);
+        void connection.finishFailedHandshake();
+        if (this.#closed) return; // aborted by our own close()
         const remote = { host: library.remoteHost, port: library.remotePort };
         this.#init.onHandshakeError?.(toTransportError(error, 'ERR_TRANSPORT_TLS'), {
           host: remote.host.startsWith('::ffff:') && remote.host.includes('.') ? remote.host.slice(7) : remote.host,
           port: remote.port,
         });
-        void connection.finishFailedHandshake();
       },
     );
   }

@@ -62,7 +62,9 @@ class SendHalf {
         close: () => this.#close(),
         abort: (reason) => this.#abort(reason),
       },
-      new ByteLengthQueuingStrategy({ highWaterMark: WRITE_HIGH_WATER_MARK }),
+      // not ByteLengthQueuingStrategy: its size() would throw a RangeError on a non-byte chunk
+      // before `write` could reject it with a typed error
+      { highWaterMark: WRITE_HIGH_WATER_MARK, size: (chunk) => (chunk instanceof Uint8Array ? chunk.byteLength : 0) },
     );
   }
 
@@ -72,7 +74,10 @@ class SendHalf {
 
   #write(chunk: Uint8Array): Promise<void> | void {
     if (!(chunk instanceof Uint8Array)) {
-      throw new TransportError('ERR_TRANSPORT_INVALID_ARGUMENT', 'only Uint8Array chunks can be written to a stream');
+      // the writable is errored by the throw; reset our sending half so the stream still ends
+      const error = new TransportError('ERR_TRANSPORT_INVALID_ARGUMENT', 'only Uint8Array chunks can be written to a stream');
+      this.#reset(error);
+      throw error;
     }
     if (chunk.byteLength === 0) return;
     if (!this.#coalesce) return this.#libraryWrite(chunk);
@@ -150,9 +155,13 @@ class SendHalf {
   }
 
   #abort(reason: unknown): void {
+    this.#reset(new TransportError('ERR_TRANSPORT_ABORTED', 'the writable was aborted locally', { cause: reason }));
+  }
+
+  /** Resets our sending half (RESET_STREAM with code 0). */
+  #reset(error: TransportError): void {
     if (this.#done) return;
     this.#discard();
-    const error = new TransportError('ERR_TRANSPORT_ABORTED', 'the writable was aborted locally', { cause: reason });
     this.#done = true;
     this.#writer.abort(new StreamAbortReason(0, error)).catch(noop);
     this.#stream.halfDone(error);

@@ -1,0 +1,25 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import Logger, { LogLevel } from '@matrixai/logger';
+import { QUICClient, QUICConnection, events } from '@matrixai/quic';
+import { createDevCa } from '../src/certs.js';
+import { clientCrypto } from '../src/crypto-ops.js';
+let unhandled = 0;
+process.on('unhandledRejection', (e) => { unhandled++; console.log('UNHANDLED REJECTION', (e as Error)?.message ?? e); });
+const P: any = QUICConnection.prototype; const orig = P.processStreams;
+P.processStreams = function () { const ids = [...this.conn.readable()]; if (ids.length) console.log(this.type, 'processStreams readable', ids, 'known', [...this.streamMap.keys()]); return orig.call(this); };
+const quiet = new Logger('q', LogLevel.SILENT, []);
+const ca = await createDevCa();
+const srv = await ca.issue({ commonName: 'localhost' });
+const cc = await ca.issue({ commonName: 'c' });
+writeFileSync('/tmp/qg/ca.pem', ca.certPem); writeFileSync('/tmp/qg/s.pem', srv.certPem); writeFileSync('/tmp/qg/s.key', srv.keyPem);
+const p = spawn('/tmp/qg/quic-peer', ['-mode', 'server', '-cert', '/tmp/qg/s.pem', '-key', '/tmp/qg/s.key', '-ca', '/tmp/qg/ca.pem', '-client-auth', 'any', '-early-uni', '2']);
+const port = await new Promise<number>((res) => p.stdout.once('data', (d) => res(JSON.parse(String(d).split('\n')[0]!).port)));
+p.stdout.on('data', d => process.stdout.write('go: ' + d));
+const client = await QUICClient.createQUICClient({ host: '127.0.0.1', port, serverName: 'localhost', crypto: clientCrypto(), logger: quiet, config: {
+  key: cc.keyPem, cert: cc.certPem, ca: ca.certPem, applicationProtos: ['hytale/2'], maxIdleTimeout: 5000, verifyPeer: true } });
+console.log('client started');
+client.connection.addEventListener(events.EventQUICConnectionStream.name, (e: any) => console.log('client got stream', e.detail.streamId));
+await new Promise(r => setTimeout(r, 300));
+console.log('unhandled', unhandled);
+await client.destroy({ force: true }); p.kill();
