@@ -10,10 +10,19 @@ export interface FrameLike {
   readonly descriptor: { readonly name: string; readonly channel?: string };
 }
 
-/** Copies a frame's bytes out of the buffer they arrived in (and re-points `payload`, if any). */
+/**
+ * Copies a frame's bytes out of the buffer they arrived in. The copy keeps the frame's prototype
+ * (a protocol `WireFrame` stays one, its `payload` getter reading the new bytes) and re-points an
+ * own `payload` property, if the frame has one.
+ */
 export function copyFrameBytes<F extends FrameLike>(frame: F): F {
   const bytes = frame.bytes.slice();
-  const copy: Record<string, unknown> = { ...(frame as object), bytes };
-  if ('payload' in frame) copy['payload'] = bytes.subarray(bytes.byteLength - (frame as { payload: Uint8Array }).payload.byteLength);
-  return copy as F;
+  const copy: Record<string, unknown> = Object.create(Object.getPrototypeOf(frame) as object) as Record<string, unknown>;
+  Object.assign(copy, frame);
+  copy['bytes'] = bytes;
+  if (Object.prototype.hasOwnProperty.call(frame, 'payload')) {
+    const payload = (frame as unknown as { payload: Uint8Array }).payload;
+    copy['payload'] = bytes.subarray(bytes.byteLength - payload.byteLength);
+  }
+  return copy as unknown as F;
 }

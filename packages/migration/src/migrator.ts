@@ -56,6 +56,11 @@ export interface MigratorInit<F extends FrameLike = FrameLike> {
   readonly logger?: Logger;
 }
 
+type StepName = 'connect' | 'authenticate' | 'sync' | 'freeze' | 'cutover' | 'drain' | 'cleanup' | 'closeTarget' | 'restoreSource';
+
+/** Session ref (the migrator's own copy) → migrator, for the shared machine's actors. */
+const owners = new WeakMap<SessionRef, Migrator>();
+
 /** What the forwarding loop does with one client packet. */
 export type ClientRoute =
   | { readonly action: 'forward'; readonly backend: BackendRef }
@@ -103,6 +108,7 @@ export class Migrator<F extends FrameLike = FrameLike> {
   readonly #policy: DrainPolicy<F>;
   readonly #logger: Logger;
   readonly #resources = new Map<string, Resources<F>>();
+  readonly #session: SessionRef;
   #sourceGates = new Set<StreamGate>();
   #stopped = false;
 
@@ -112,13 +118,12 @@ export class Migrator<F extends FrameLike = FrameLike> {
     this.deadlines = resolveDeadlines(init.deadlines);
     const policy = init.drainPolicy;
     this.#policy = policy && 'decide' in policy ? policy : createDrainPolicy(policy);
-    const isPoolEnabled = init.isPoolEnabled;
-    const machine = migrationMachine.provide({
-      actors: this.#actors(),
-      guards: { isPoolDisabled: (_, p) => p.target !== undefined && isPoolEnabled !== undefined && !isPoolEnabled(p.target) },
-    });
-    this.actor = createActor(machine, {
-      input: { session: init.session, backend: init.backend, deadlines: this.deadlines },
+    // A copy: the machine carries this object by reference, and the shared actors find their
+    // migrator by it. (One provided machine for every migrator: providing per session costs ~60 KB.)
+    this.#session = Object.freeze({ ...init.session });
+    owners.set(this.#session, this as unknown as Migrator);
+    this.actor = createActor(Migrator.#machine(), {
+      input: { session: this.#session, backend: init.backend, deadlines: this.deadlines },
       ...(init.clock ? { clock: init.clock } : {}),
     });
     this.actor.on('migration:outcome', ({ outcome }) => this.#finish(outcome.migrationId, outcome));
@@ -132,7 +137,7 @@ export class Migrator<F extends FrameLike = FrameLike> {
   }
 
   get session(): SessionRef {
-    return this.#init.session;
+    return this.#session;
   }
 
   /** The backend the player is on (B from Cleanup on). */
@@ -283,9 +288,9 @@ export class Migrator<F extends FrameLike = FrameLike> {
 
   #refOf(id: string): MigrationRef {
     const m = this.migration;
-    if (m && m.id === id) return { session: this.#init.session, migrationId: id, source: m.source, target: m.target, phase: m.phase };
+    if (m && m.id === id) return { session: this.#session, migrationId: id, source: m.source, target: m.target, phase: m.phase };
     const r = this.#resources.get(id);
-    return { session: this.#init.session, migrationId: id, source: this.backend, target: r?.request.target ?? this.backend, phase: 'Idle' };
+    return { session: this.#session, migrationId: id, source: this.backend, target: r?.request.target ?? this.backend, phase: 'Idle' };
   }
 
   #finish(id: string, result: MigrationResult): void {
@@ -349,67 +354,122 @@ export class Migrator<F extends FrameLike = FrameLike> {
     return input.message === undefined ? { ...ctx, failure: input.failure } : { ...ctx, failure: input.failure, message: input.message };
   }
 
-  #actors() {
-    const steps = this.#init.steps;
-    const hooks = this.#init.hooks ?? {};
-    const step = (name: string, run: (ctx: StepContext<F>) => Promise<void>) =>
-      fromPromise<void, StepActorInput>(({ input, signal }) => this.#logFailure(name, input, signal, run(this.#ctx(input, signal))));
-    const fallback = (name: string, run: (ctx: FallbackContext<F>) => Promise<void>) =>
-      fromPromise<void, FallbackActorInput>(({ input, signal }) => {
-        const ctx = this.#fallbackCtx(input, signal);
-        ctx.buffer.discard(dropRules.sessionEnded);
-        ctx.barrier.close();
-        return this.#logFailure(name, input, signal, run(ctx));
-      });
-    return {
-      beforeMigrate: fromPromise<HookDecision, StepActorInput>(async ({ input, signal }) => {
-        if (!hooks.beforeMigrate) return allow();
-        const trigger = this.#resourcesOf(input).request.trigger;
-        const decision = await hooks.beforeMigrate({ migration: input.migration, signal, ...(trigger === undefined ? {} : { trigger }) });
-        return checkHookDecision(decision);
-      }),
-      connectBackend: step('connect', (ctx) => steps.connect(ctx)),
-      authenticate: step('authenticate', (ctx) => steps.authenticate(ctx)),
-      driveSetup: step('sync', (ctx) => steps.sync(ctx)),
-      freeze: step('freeze', async (ctx) => {
-        ctx.buffer.open(); // client→A stops here: clientFrame() buffers from now on
-        await steps.freeze?.(ctx);
-        await ctx.barrier.stop({ signal: ctx.signal });
-      }),
-      cutover: step('cutover', async (ctx) => {
-        ctx.barrier.cut(); // throws unless every A stream is at a frame boundary
-        this.#sourceGates = new Set(); // gates made from now on forward B
-        await steps.cutover(ctx);
-      }),
-      drain: step('drain', async (ctx) => {
-        await ctx.buffer.drainToTarget(this.#policy, (frame) => steps.sendToTarget(frame, ctx), { signal: ctx.signal });
-        await steps.resume?.(ctx);
-      }),
-      cleanup: step('cleanup', (ctx) => steps.cleanup(ctx)),
-      closeTarget: step('closeTarget', (ctx) => steps.closeTarget(ctx)),
-      restoreSource: step('restoreSource', async (ctx) => {
-        const state = ctx.buffer.state;
-        if (state === 'collecting' || state === 'overflowed') {
-          await ctx.buffer.drainToSource((frame) => steps.sendToSource(frame, ctx), { signal: ctx.signal });
-        }
-        ctx.barrier.resume();
-        try {
-          await steps.closeTarget(ctx);
-        } catch (err) {
-          this.#logger.warn?.({ err, migrationId: ctx.migration.migrationId }, 'closing B after rollback failed');
-        }
-      }),
-      decideFailure: fromPromise<FailureDecision, FallbackActorInput>(async ({ input, signal }) => {
-        const canRefer = steps.refer !== undefined;
-        if (!hooks.onFailure) return canRefer ? refer() : disconnect();
-        return checkFailureDecision(await hooks.onFailure({ migration: input.migration, failure: input.failure, canRefer, signal }));
-      }),
-      refer: fallback('refer', async (ctx) => {
-        if (!steps.refer) throw new MigrationError('ERR_MIGRATION_ACTOR_NOT_PROVIDED', 'no refer step: referral is not possible');
-        await steps.refer(ctx);
-      }),
-      disconnect: fallback('disconnect', (ctx) => steps.disconnect(ctx)),
+  static #shared: ReturnType<typeof Migrator.buildMachine> | undefined;
+
+  static #machine() {
+    Migrator.#shared ??= Migrator.buildMachine();
+    return Migrator.#shared;
+  }
+
+  /** @internal The machine with every actor provided once, dispatching to the session's migrator. */
+  static buildMachine() {
+    const owner = (session: SessionRef) => {
+      const m = owners.get(session);
+      if (!m) throw new MigrationError('ERR_MIGRATION_ACTOR_NOT_PROVIDED', 'no migrator owns this session');
+      return m;
     };
+    const step = (name: StepName) =>
+      fromPromise<void, StepActorInput>(({ input, signal }) => owner(input.migration.session).#runStep(name, input, signal));
+    const fallback = (name: 'refer' | 'disconnect') =>
+      fromPromise<void, FallbackActorInput>(({ input, signal }) => owner(input.migration.session).#runFallback(name, input, signal));
+    return migrationMachine.provide({
+      actors: {
+        beforeMigrate: fromPromise<HookDecision, StepActorInput>(({ input, signal }) => owner(input.migration.session).#beforeMigrate(input, signal)),
+        connectBackend: step('connect'),
+        authenticate: step('authenticate'),
+        driveSetup: step('sync'),
+        freeze: step('freeze'),
+        cutover: step('cutover'),
+        drain: step('drain'),
+        cleanup: step('cleanup'),
+        closeTarget: step('closeTarget'),
+        restoreSource: step('restoreSource'),
+        decideFailure: fromPromise<FailureDecision, FallbackActorInput>(({ input, signal }) =>
+          owner(input.migration.session).#decideFailure(input, signal),
+        ),
+        refer: fallback('refer'),
+        disconnect: fallback('disconnect'),
+      },
+      guards: {
+        isPoolDisabled: ({ context }, p) => p.target !== undefined && owner(context.session).#poolDisabled(p.target),
+      },
+    });
+  }
+
+  #poolDisabled(target: BackendRef): boolean {
+    const isPoolEnabled = this.#init.isPoolEnabled;
+    return isPoolEnabled !== undefined && !isPoolEnabled(target);
+  }
+
+  async #beforeMigrate(input: StepActorInput, signal: AbortSignal): Promise<HookDecision> {
+    const hook = this.#init.hooks?.beforeMigrate;
+    if (!hook) return allow();
+    const trigger = this.#resourcesOf(input).request.trigger;
+    return checkHookDecision(await hook({ migration: input.migration, signal, ...(trigger === undefined ? {} : { trigger }) }));
+  }
+
+  async #decideFailure(input: FallbackActorInput, signal: AbortSignal): Promise<FailureDecision> {
+    const canRefer = this.#init.steps.refer !== undefined;
+    const hook = this.#init.hooks?.onFailure;
+    if (!hook) return canRefer ? refer() : disconnect();
+    return checkFailureDecision(await hook({ migration: input.migration, failure: input.failure, canRefer, signal }));
+  }
+
+  #runStep(name: StepName, input: StepActorInput, signal: AbortSignal): Promise<void> {
+    const steps = this.#init.steps;
+    const ctx = this.#ctx(input, signal);
+    const run = async (): Promise<void> => {
+      switch (name) {
+        case 'connect':
+          return steps.connect(ctx);
+        case 'authenticate':
+          return steps.authenticate(ctx);
+        case 'sync':
+          return steps.sync(ctx);
+        case 'freeze':
+          ctx.buffer.open(); // client→A stops here: clientFrame() buffers from now on
+          await steps.freeze?.(ctx);
+          return ctx.barrier.stop({ signal });
+        case 'cutover':
+          ctx.barrier.cut(); // throws unless every A stream is at a frame boundary
+          this.#sourceGates = new Set(); // gates made from now on forward B
+          return steps.cutover(ctx);
+        case 'drain':
+          await ctx.buffer.drainToTarget(this.#policy, (frame) => steps.sendToTarget(frame, ctx), { signal });
+          return steps.resume?.(ctx);
+        case 'cleanup':
+          return steps.cleanup(ctx);
+        case 'closeTarget':
+          return steps.closeTarget(ctx);
+        case 'restoreSource': {
+          const state = ctx.buffer.state;
+          if (state === 'collecting' || state === 'overflowed') {
+            await ctx.buffer.drainToSource((frame) => steps.sendToSource(frame, ctx), { signal });
+          }
+          ctx.barrier.resume();
+          try {
+            await steps.closeTarget(ctx);
+          } catch (err) {
+            this.#logger.warn?.({ err, migrationId: ctx.migration.migrationId }, 'closing B after rollback failed');
+          }
+          return;
+        }
+      }
+    };
+    return this.#logFailure(name, input, signal, run());
+  }
+
+  #runFallback(name: 'refer' | 'disconnect', input: FallbackActorInput, signal: AbortSignal): Promise<void> {
+    const ctx = this.#fallbackCtx(input, signal);
+    ctx.buffer.discard(dropRules.sessionEnded);
+    ctx.barrier.close();
+    const steps = this.#init.steps;
+    const run = async (): Promise<void> => {
+      if (name === 'disconnect') return steps.disconnect(ctx);
+      if (!steps.refer) throw new MigrationError('ERR_MIGRATION_ACTOR_NOT_PROVIDED', 'no refer step: referral is not possible');
+      return steps.refer(ctx);
+    };
+    return this.#logFailure(name, input, signal, run());
   }
 }
 

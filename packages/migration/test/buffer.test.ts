@@ -1,3 +1,4 @@
+import { FrameSplitter, getGeneration, WireFrame, writeFrameHeader, type Frame } from '@handoff/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -37,6 +38,23 @@ describe('MigrationBuffer', () => {
     await buffer.drainToSource((f) => void out.push(f));
     expect([...out[0]!.bytes]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 42]);
     expect([...(out[0] as unknown as { payload: Uint8Array }).payload]).toEqual([42]);
+  });
+
+  it("buffers the protocol's own frames: the copy is still a WireFrame, independent of the arrival chunk", async () => {
+    const registry = getGeneration('G3').registry;
+    const chunk = new Uint8Array(8 + 5);
+    writeFrameHeader(chunk, 0, registry.byName('ChatMessage')!.id, 5);
+    chunk.set([1, 2, 3, 4, 5], 8);
+    const [frame] = new FrameSplitter(registry, { direction: 'ToServer' }).push(chunk);
+    const buffer = new MigrationBuffer<Frame>({ budget: new BufferBudget() });
+    buffer.open();
+    buffer.offer(frame!);
+    chunk.fill(0);
+    const out: Frame[] = [];
+    await buffer.drainToTarget(createDrainPolicy<Frame>(), (f) => void out.push(f));
+    expect(out[0]).toBeInstanceOf(WireFrame);
+    expect([...out[0]!.payload]).toEqual([1, 2, 3, 4, 5]);
+    expect((out[0] as WireFrame).name).toBe('ChatMessage');
   });
 
   it.each([

@@ -81,6 +81,8 @@ describe('integration over the memory transport', () => {
     w.proxy.freezeUntilBuffered = BATCH.length;
     chatter(w, ['Prepare', 'Sync', 'Freeze', 'Cutover', 'Resume']);
     for (const name of BATCH) w.client.send(name);
+    // A's replies are reaching the client on both streams before the migration starts.
+    await vi.waitFor(() => expect(new Set(w.client.received.filter((r) => r.origin === 'A').map((r) => r.stream)).size).toBe(2));
     const result = await w.proxy.migrator.migrate({ target: { id: 'B' }, ticket: 'opaque-ticket' });
     expect(result).toMatchObject({ kind: 'migrated', source: { id: 'A' }, target: { id: 'B' }, cleanup: 'done' });
     for (const name of BATCH) w.client.send(name);

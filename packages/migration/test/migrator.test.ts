@@ -371,6 +371,23 @@ describe('Migrator: requests, hooks and events', () => {
   });
 });
 
+describe('Migrator: many sessions', () => {
+  it('migrators share one machine but each runs only its own steps, even given the same session object', async () => {
+    const session = { id: 'same' };
+    const one = fake();
+    const two = fake({ authenticate: async () => Promise.reject(new Error('two fails')) });
+    const [r1, r2] = await Promise.all([
+      migrator(one, { session }).migrate({ target: B }),
+      migrator(two, { session }).migrate({ target: C }),
+    ]);
+    expect(r1).toMatchObject({ kind: 'migrated', target: B });
+    expect(r2).toMatchObject({ kind: 'rolled-back', phase: 'Auth', target: C });
+    expect(one.log).toEqual(['connect', 'authenticate', 'sync', 'cutover', 'cleanup']);
+    expect(two.log).toEqual(['connect', 'closeTarget']);
+    expect(one.contexts.get('connect')!.migration.target).toEqual(B);
+  });
+});
+
 describe('Migrator: shared budget and stopping', () => {
   it('one budget bounds every concurrent migration', async () => {
     const budget = new BufferBudget({ maxPackets: 3 });

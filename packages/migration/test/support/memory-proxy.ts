@@ -167,6 +167,8 @@ export interface ClientFrameLog {
 export class SimClient {
   readonly sent: Array<{ name: string; seq: number }> = [];
   readonly received: ClientFrameLog[] = [];
+  /** Called on every frame the client receives (benchmarks timestamp B's first frame with it). */
+  onReceive: ((entry: ClientFrameLog) => void) | null = null;
   #seq = 0;
   #writer!: WritableStreamDefaultWriter<Uint8Array>;
   conn!: Connection;
@@ -191,7 +193,9 @@ export class SimClient {
 
   async #read(readable: ReadableStream<Uint8Array>, stream: 'Default' | 'Chunks'): Promise<void> {
     for await (const f of framesOf(readable, 'ToClient')) {
-      this.received.push({ stream, name: f.descriptor.name, origin: originOf(f) });
+      const entry = { stream, name: f.descriptor.name, origin: originOf(f) };
+      this.received.push(entry);
+      this.onReceive?.(entry);
       if (f.descriptor.name === 'JoinWorld') this.send('ClientReady');
     }
   }
