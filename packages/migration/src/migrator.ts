@@ -354,15 +354,15 @@ export class Migrator<F extends FrameLike = FrameLike> {
     return input.message === undefined ? { ...ctx, failure: input.failure } : { ...ctx, failure: input.failure, message: input.message };
   }
 
-  static #shared: ReturnType<typeof Migrator.buildMachine> | undefined;
+  static #shared: MigrationMachine | undefined;
 
   static #machine() {
-    Migrator.#shared ??= Migrator.buildMachine();
+    Migrator.#shared ??= Migrator.#build();
     return Migrator.#shared;
   }
 
-  /** @internal The machine with every actor provided once, dispatching to the session's migrator. */
-  static buildMachine() {
+  /** The machine with every actor provided once, dispatching to the session's migrator. */
+  static #build(): MigrationMachine {
     const owner = (session: SessionRef) => {
       const m = owners.get(session);
       if (!m) throw new MigrationError('ERR_MIGRATION_ACTOR_NOT_PROVIDED', 'no migrator owns this session');
