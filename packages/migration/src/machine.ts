@@ -11,7 +11,15 @@
  * `Idle.closed`). `context.migration` (the one in-flight migration) is cleared on every exit path.
  */
 import { assign, emit, fromPromise, raise, setup } from 'xstate';
-import type { DeadlineName, Deadlines } from './deadlines.js';
+import type { DeadlineName } from './deadlines.js';
+import type {
+  FallbackActorInput,
+  MigrationContext,
+  MigrationEmitted,
+  MigrationEvent,
+  MigrationMachineInput,
+  StepActorInput,
+} from './machine-types.js';
 import type {
   BackendRef,
   CleanupResult,
@@ -20,65 +28,13 @@ import type {
   HookDecision,
   MigrationOutcome,
   MigrationRef,
-  MigrationRefusal,
   OverflowDimension,
   OverflowScope,
   Phase,
   RefusalCode,
-  SessionRef,
 } from './types.js';
 
-/** The one in-flight migration. */
-export interface MigrationRecord {
-  readonly id: string;
-  readonly source: BackendRef;
-  readonly target: BackendRef;
-  readonly phase: Phase;
-  readonly failure: FailureReason | null;
-  readonly fallback: FailureDecision | null;
-  readonly cleanup: CleanupResult | null;
-}
-
-export interface MigrationContext {
-  readonly session: SessionRef;
-  /** The backend the player is on (A; B once Cleanup starts). */
-  readonly backend: BackendRef;
-  readonly deadlines: Deadlines;
-  readonly migration: MigrationRecord | null;
-}
-
-export interface MigrationMachineInput {
-  readonly session: SessionRef;
-  readonly backend: BackendRef;
-  /** Fully resolved: use `resolveDeadlines()`. */
-  readonly deadlines: Deadlines;
-}
-
-export type MigrationEvent =
-  | { type: 'migrate'; migrationId: string; target: BackendRef }
-  /** Honoured from Prepare to Freeze (rollback); ignored once Cutover started. */
-  | { type: 'abort'; migrationId: string; reason: string }
-  | { type: 'buffer.overflow'; migrationId: string; scope: OverflowScope; dimension: OverflowDimension }
-  /** The connection to A died: nothing to roll back to. */
-  | { type: 'source.lost'; reason: string }
-  /** Raised (delayed) on entering Prepare; carries the id so a stale one is ignored. */
-  | { type: 'deadline.migration'; migrationId: string };
-
-export type MigrationEmitted =
-  | { type: 'migration:phase'; migrationId: string; phase: Phase }
-  | { type: 'migration:outcome'; outcome: MigrationOutcome }
-  | { type: 'migration:refused'; refusal: MigrationRefusal };
-
-/** Input of every step actor. */
-export interface StepActorInput {
-  readonly migration: MigrationRef;
-}
-/** Input of the failure-path actors (`decideFailure`, `refer`, `disconnect`). */
-export interface FallbackActorInput extends StepActorInput {
-  readonly failure: FailureReason;
-  /** For `disconnect`: the text the failure hook chose. */
-  readonly message?: string;
-}
+export type * from './machine-types.js';
 
 /** Tag of the states in which an awaited hook runs: the forwarding loop must not read from B. */
 export const PAUSE_BACKEND_READS = 'pause-backend-reads';
