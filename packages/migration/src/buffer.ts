@@ -3,7 +3,7 @@ import { type DrainPolicy, dropRules } from './drain-policy.js';
 import { MigrationError } from './errors.js';
 import { copyFrameBytes, type FrameLike } from './frame-like.js';
 import type { Logger } from './logger.js';
-import type { OverflowDimension, OverflowScope } from './types.js';
+import type { BackendRef, OverflowDimension, OverflowScope } from './types.js';
 
 /**
  * - `idle`: not frozen yet; offers are answered "forward to source".
@@ -74,6 +74,9 @@ export interface MigrationBufferInit<F extends FrameLike = FrameLike> {
 
 export interface DrainOptions {
   readonly signal?: AbortSignal;
+  /** Passed to the drain policy (`DrainContext.source` / `target`). */
+  readonly source?: BackendRef;
+  readonly target?: BackendRef;
 }
 
 interface Entry<F> {
@@ -215,7 +218,7 @@ export class MigrationBuffer<F extends FrameLike = FrameLike> {
       options.signal?.throwIfAborted();
       const entry = this.#shift();
       if (policy) {
-        const decision = policy.decide(entry.frame, { afterClientReady });
+        const decision = policy.decide(entry.frame, { afterClientReady, source: options.source, target: options.target });
         if (decision.action === 'drop') {
           this.#settle(entry, 'dropped', decision.rule);
           continue;

@@ -1,4 +1,5 @@
 import type { FrameLike } from './frame-like.js';
+import type { BackendRef } from './types.js';
 
 /** Where a buffered packet goes when the buffer drains to B. */
 export type DrainDecision = { readonly action: 'keep' } | { readonly action: 'drop'; readonly rule: string };
@@ -9,6 +10,9 @@ export interface DrainContext {
    * B's world, so none of them can refer to A's entities, windows or pings.
    */
   readonly afterClientReady: boolean;
+  /** The migration's A and B, when the drain knows them (the migrator always passes them). */
+  readonly source?: BackendRef;
+  readonly target?: BackendRef;
 }
 
 /** A per-packet override: a fixed action, or a function (return `undefined` to fall through to the defaults). */
@@ -19,11 +23,12 @@ export type DrainOverride<F extends FrameLike = FrameLike> =
 
 export interface DrainPolicyInit<F extends FrameLike = FrameLike> {
   /**
-   * True when this Pong answers a Ping that A sent (from the session's ping ledger). Without it,
+   * True when this Pong answers a Ping that A sent, from the session's ping ledger:
+   * `(frame, ctx) => ledger.isSourcePong(frame, ctx.source!.id)`. Without it,
    * Pongs before the client's ClientReady are taken to answer A (B pings only once the player is
    * in its world, which needs that ClientReady) and Pongs after it to answer B.
    */
-  readonly isSourcePong?: (frame: F) => boolean;
+  readonly isSourcePong?: (frame: F, context: DrainContext) => boolean;
   /** Packet names that refer to A's entity, window, interaction or teleport ids; replaces `DEFAULT_SOURCE_BOUND`. */
   readonly sourceBound?: Iterable<string>;
   /** Overrides by packet name; checked after `byId`, before the defaults. */
@@ -119,7 +124,7 @@ export function createDrainPolicy<F extends FrameLike = FrameLike>(init: DrainPo
         apply(byId.get(frame.id), frame, ctx, `override:id:${frame.id}`) ?? apply(byName.get(name), frame, ctx, `override:${name}`);
       if (overridden) return overridden;
       if (name === 'Pong') {
-        const forSource = init.isSourcePong ? init.isSourcePong(frame) : !ctx.afterClientReady;
+        const forSource = init.isSourcePong ? init.isSourcePong(frame, ctx) : !ctx.afterClientReady;
         return forSource ? { action: 'drop', rule: dropRules.pongForSource } : KEEP;
       }
       if (!ctx.afterClientReady && sourceBound.has(name)) return { action: 'drop', rule: dropRules.sourceBound };

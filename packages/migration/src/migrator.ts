@@ -435,7 +435,11 @@ export class Migrator<F extends FrameLike = FrameLike> {
           this.#sourceGates = new Set(); // gates made from now on forward B
           return steps.cutover(ctx);
         case 'drain':
-          await ctx.buffer.drainToTarget(this.#policy, (frame) => steps.sendToTarget(frame, ctx), { signal });
+          await ctx.buffer.drainToTarget(this.#policy, (frame) => steps.sendToTarget(frame, ctx), {
+            signal,
+            source: ctx.migration.source,
+            target: ctx.migration.target,
+          });
           return steps.resume?.(ctx);
         case 'cleanup':
           return steps.cleanup(ctx);

@@ -13,10 +13,13 @@ describe('default drain policy', () => {
     expect(policy.decide(f('Pong'), after)).toEqual({ action: 'keep' });
   });
 
-  it('asks the ping ledger when it has one, whatever the position', () => {
-    const ledger = createDrainPolicy({ isSourcePong: (frame) => frame.id === 1 });
-    expect(ledger.decide(f('Pong', 1), after)).toEqual({ action: 'drop', rule: 'pong-for-source' });
-    expect(ledger.decide(f('Pong', 2), before)).toEqual({ action: 'keep' });
+  it('asks the ping ledger when it has one, whatever the position, with the migration source', () => {
+    // A stand-in ledger: Ping ids 1 and 2 were sent by A, 3 by B.
+    const sentBy = new Map([[1, 'A'], [2, 'A'], [3, 'B']]);
+    const ledger = createDrainPolicy({ isSourcePong: (frame, ctx) => sentBy.get(frame.id) === ctx.source?.id });
+    const ctx = { source: { id: 'A' }, target: { id: 'B' } };
+    expect(ledger.decide(f('Pong', 1), { ...after, ...ctx })).toEqual({ action: 'drop', rule: 'pong-for-source' });
+    expect(ledger.decide(f('Pong', 3), { ...before, ...ctx })).toEqual({ action: 'keep' });
   });
 
   it.each(DEFAULT_SOURCE_BOUND)('drops %s sent in A’s world, keeps it once the client is in B’s', (name) => {

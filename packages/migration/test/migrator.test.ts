@@ -371,6 +371,26 @@ describe('Migrator: requests, hooks and events', () => {
   });
 });
 
+describe('Migrator: drain policy context', () => {
+  it("gives the policy each migration's source and target, so one ping-ledger predicate serves every migration", async () => {
+    const seen: string[] = [];
+    let m!: ReturnType<typeof migrator>;
+    const f = fake({ freeze: async () => void m.clientFrame(frame('Pong')) });
+    m = migrator(f, {
+      drainPolicy: {
+        isSourcePong: (_, ctx) => {
+          seen.push(`${ctx.source?.id}->${ctx.target?.id}`);
+          return true;
+        },
+      },
+    });
+    await m.migrate({ target: B });
+    await m.migrate({ target: C });
+    expect(seen).toEqual(['A->B', 'B->C']);
+    expect(f.toB).toEqual([]); // both Pongs answered the source of their migration: dropped
+  });
+});
+
 describe('Migrator: many sessions', () => {
   it('migrators share one machine but each runs only its own steps, even given the same session object', async () => {
     const session = { id: 'same' };
