@@ -210,10 +210,10 @@ export class CaptureTap {
   #serverFrames = 0;
   #captured = 0;
   #errorCount = 0;
-  #errors: SessionError[] = [];
-  #errorsByCode: Partial<Record<SessionErrorCode, number>> = {};
+  #errors: SessionError[] | undefined;
+  #errorsByCode: Partial<Record<SessionErrorCode, number>> | undefined;
   /** Collections whose LIMIT error was already reported (reported again after they are cleared). */
-  #limitReported = new Set<string>();
+  #limitReported: Set<string> | undefined;
 
   constructor(record: SessionRecord, init: CaptureTapInit = {}) {
     this.record = record;
@@ -235,7 +235,7 @@ export class CaptureTap {
 
   /** The most recent capture errors (bounded), oldest first. */
   get errors(): readonly SessionError[] {
-    return [...this.#errors];
+    return this.#errors === undefined ? [] : [...this.#errors];
   }
 
   get counters(): CaptureCounters {
@@ -244,7 +244,7 @@ export class CaptureTap {
       serverFrames: this.#serverFrames,
       captured: this.#captured,
       errors: this.#errorCount,
-      errorsByCode: { ...this.#errorsByCode },
+      errorsByCode: { ...(this.#errorsByCode ?? {}) },
     };
   }
 
@@ -354,7 +354,7 @@ export class CaptureTap {
             throw new ProtocolError('ERR_PROTOCOL_TRUNCATED', `SetChunk needs ${tables.chunkMin} bytes, ${payload.length} available`, { packet: 'SetChunk' });
           }
           if (!record.chunks.add(int32At(payload, tables.chunkX), int32At(payload, tables.chunkZ))) return this.#limit('chunk-columns', frame);
-          this.#limitReported.delete('chunk-columns');
+          this.#limitReported?.delete('chunk-columns');
           return undefined;
         }
         case K.UnloadChunk: {
@@ -368,9 +368,7 @@ export class CaptureTap {
         case K.AddToServerPlayerList: {
           const value = generation.packet('AddToServerPlayerList').decodeFrame(frame);
           let full = false;
-          for (const p of value.players ?? []) {
-            if (!record.playerList.set({ uuid: p.uuid, username: p.username, worldUuid: p.worldUuid, ping: p.ping })) full = true;
-          }
+          for (const p of value.players ?? []) if (!record.playerList.add(p.uuid)) full = true;
           return full ? this.#limit('player-list', frame) : undefined;
         }
         case K.RemoveFromServerPlayerList: {
@@ -492,11 +490,11 @@ export class CaptureTap {
   }
 
   #limit(what: string, frame: Frame): TapResult {
-    if (this.#limitReported.has(what)) {
+    if (this.#limitReported?.has(what) === true) {
       this.#count('ERR_SESSION_LIMIT');
       return undefined;
     }
-    this.#limitReported.add(what);
+    (this.#limitReported ??= new Set()).add(what);
     return this.#fail('ERR_SESSION_LIMIT', frame.descriptor.name, undefined, `the record's ${what} bound is reached: the record is incomplete`, what);
   }
 
@@ -507,16 +505,18 @@ export class CaptureTap {
 
   #count(code: SessionErrorCode): void {
     this.#errorCount++;
-    this.#errorsByCode[code] = (this.#errorsByCode[code] ?? 0) + 1;
+    const byCode = (this.#errorsByCode ??= {});
+    byCode[code] = (byCode[code] ?? 0) + 1;
   }
 
   #fail(code: SessionErrorCode, packet: string, cause: unknown, message: string, reason?: string): CaptureFailure {
-    const first = this.#errorsByCode[code] === undefined;
+    const first = this.#errorsByCode?.[code] === undefined;
     this.#count(code);
     const error = new SessionError(code, message, { cause, packet, reason });
     if (this.#maxErrors > 0) {
-      this.#errors.push(error);
-      if (this.#errors.length > this.#maxErrors) this.#errors.shift();
+      const errors = (this.#errors ??= []);
+      errors.push(error);
+      if (errors.length > this.#maxErrors) errors.shift();
     }
     const line = { session: this.record.id, code, packet, ...(reason === undefined ? {} : { reason }) };
     if (first) this.#logger?.warn?.(line, 'session capture failed');

@@ -3,7 +3,9 @@
  *
  * `SetChunk` loads one (x, y, z) section; `UnloadChunk` unloads a whole (x, z) column. The set holds
  * columns. Coordinates that fit in 16 bits each (±32,767 chunks, over a million blocks) are packed into
- * one int32 key (a small integer to V8: no allocation per column); the rare others go to a second set.
+ * one int32 key, kept in a sorted `Int32Array` (4 bytes per column, binary search; a new column moves
+ * the keys after it, a few microseconds at the worst, far less than the decompression of the SetChunk
+ * that brought it). The rare wider coordinates go to a second set.
  */
 
 /** One chunk column, in chunk coordinates. */
@@ -16,11 +18,14 @@ export interface ChunkColumn {
 export const DEFAULT_MAX_CHUNK_COLUMNS = 32_768;
 
 const fits16 = (v: number): boolean => v >= -0x8000 && v <= 0x7fff;
+const pack = (x: number, z: number): number => (x << 16) | (z & 0xffff);
 
 /** A bounded set of (x, z) chunk columns. */
 export class ChunkColumns {
   readonly limit: number;
-  #packed = new Set<number>();
+  /** Sorted packed keys in `[0, #count)`; allocated on the first column. */
+  #keys: Int32Array | undefined;
+  #count = 0;
   #wide: Set<string> | undefined;
   #overflowed = false;
 
@@ -30,7 +35,7 @@ export class ChunkColumns {
 
   /** Number of tracked columns. */
   get size(): number {
-    return this.#packed.size + (this.#wide?.size ?? 0);
+    return this.#count + (this.#wide?.size ?? 0);
   }
 
   /** True once a column could not be tracked because the set was full: the set is incomplete. */
@@ -39,41 +44,54 @@ export class ChunkColumns {
   }
 
   has(x: number, z: number): boolean {
-    return fits16(x) && fits16(z) ? this.#packed.has((x << 16) | (z & 0xffff)) : (this.#wide?.has(`${x},${z}`) ?? false);
+    if (fits16(x) && fits16(z)) return this.#find(pack(x, z)) >= 0;
+    return this.#wide?.has(`${x},${z}`) ?? false;
   }
 
   /** Tracks a column. Returns `false` (and marks the set incomplete) when the set is full. */
   add(x: number, z: number): boolean {
     if (fits16(x) && fits16(z)) {
-      const key = (x << 16) | (z & 0xffff);
-      if (this.#packed.has(key)) return true;
+      const key = pack(x, z);
+      const at = this.#find(key);
+      if (at >= 0) return true;
       if (this.size >= this.limit) return this.#overflow();
-      this.#packed.add(key);
+      this.#insert(~at, key);
       return true;
     }
     const key = `${x},${z}`;
-    this.#wide ??= new Set();
-    if (this.#wide.has(key)) return true;
+    if (this.#wide?.has(key) === true) return true;
     if (this.size >= this.limit) return this.#overflow();
-    this.#wide.add(key);
+    (this.#wide ??= new Set()).add(key);
     return true;
   }
 
   /** Forgets a column; `true` when it was tracked. */
   delete(x: number, z: number): boolean {
-    return fits16(x) && fits16(z) ? this.#packed.delete((x << 16) | (z & 0xffff)) : (this.#wide?.delete(`${x},${z}`) ?? false);
+    if (!(fits16(x) && fits16(z))) return this.#wide?.delete(`${x},${z}`) ?? false;
+    const at = this.#find(pack(x, z));
+    if (at < 0) return false;
+    const keys = this.#keys!;
+    keys.copyWithin(at, at + 1, this.#count);
+    this.#count--;
+    return true;
   }
 
   /** Forgets every column and the overflow mark (after the client was told to unload them all). */
   clear(): void {
-    this.#packed.clear();
+    this.#keys = undefined;
+    this.#count = 0;
     this.#wide = undefined;
     this.#overflowed = false;
   }
 
-  /** Every tracked column, in insertion order (packed ones first). */
+  /** Every tracked column (packed ones in key order, then the wide ones). */
   *[Symbol.iterator](): IterableIterator<ChunkColumn> {
-    for (const key of this.#packed) yield { x: key >> 16, z: (key << 16) >> 16 };
+    const keys = this.#keys;
+    const count = this.#count;
+    for (let i = 0; i < count; i++) {
+      const key = keys![i]!;
+      yield { x: key >> 16, z: (key << 16) >> 16 };
+    }
     if (this.#wide) {
       for (const key of this.#wide) {
         const comma = key.indexOf(',');
@@ -88,6 +106,33 @@ export class ChunkColumns {
 
   toJSON(): { columns: number; overflowed: boolean } {
     return { columns: this.size, overflowed: this.#overflowed };
+  }
+
+  /** Index of `key`, or `~insertionPoint` when absent. */
+  #find(key: number): number {
+    const keys = this.#keys;
+    let lo = 0;
+    let hi = this.#count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const k = keys![mid]!;
+      if (k < key) lo = mid + 1;
+      else if (k > key) hi = mid - 1;
+      else return mid;
+    }
+    return ~lo;
+  }
+
+  #insert(at: number, key: number): void {
+    let keys = this.#keys;
+    if (keys === undefined || this.#count === keys.length) {
+      const grown = new Int32Array(Math.min(Math.max(16, this.#count * 2), Math.max(16, this.limit)));
+      if (keys !== undefined) grown.set(keys.subarray(0, this.#count));
+      keys = this.#keys = grown;
+    }
+    keys.copyWithin(at + 1, at, this.#count);
+    keys[at] = key;
+    this.#count++;
   }
 
   #overflow(): false {

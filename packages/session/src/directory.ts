@@ -153,3 +153,12 @@ export function claimOf(record: SessionRecord): ClaimInit {
   if (backend === undefined) throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'the record has no backend to claim');
   return { playerId, sessionId: record.id, backend, phase: record.phase };
 }
+
+/**
+ * The entry of a successful claim; `ERR_SESSION_CLAIM_CONFLICT` (naming the holding proxy, never more)
+ * when another proxy or session holds the player.
+ */
+export function assertClaimed(result: ClaimResult): DirectoryEntry {
+  if (result.claimed) return result.entry;
+  throw new SessionError('ERR_SESSION_CLAIM_CONFLICT', `the player is held by proxy ${result.holder.proxyId}`, { reason: 'held' });
+}

@@ -42,7 +42,7 @@ export {
   type WorldSettingsCapture,
 } from './record.js';
 export { ChunkColumns, DEFAULT_MAX_CHUNK_COLUMNS, type ChunkColumn } from './chunk-columns.js';
-export { DEFAULT_MAX_PLAYER_LIST_ENTRIES, PlayerList, type PlayerListEntry } from './player-list.js';
+export { DEFAULT_MAX_PLAYER_LIST_ENTRIES, PlayerList } from './player-list.js';
 export { AssetSet, ClientAssets, DEFAULT_MAX_ASSET_HASHES, internedAssetSets, type AssetRef } from './client-assets.js';
 export {
   DEFAULT_PING_LEDGER_HISTORY,
@@ -75,6 +75,7 @@ export {
 export { createSessionStore, type SessionStore } from './session-store.js';
 export {
   DEFAULT_DIRECTORY_TTL_MS,
+  assertClaimed,
   claimOf,
   type ClaimInit,
   type ClaimOptions,

@@ -99,7 +99,12 @@ export class PingLedger {
   #next = 0;
   /** Sequence number of the next Ping each Pong type must answer. */
   readonly #cursor = [0, 0, 0];
-  #counters = { pings: 0, pongs: 0, outOfOrder: 0, duplicates: 0, unmatched: 0, overflowed: 0 };
+  #pings = 0;
+  #pongs = 0;
+  #outOfOrder = 0;
+  #duplicates = 0;
+  #unmatched = 0;
+  #overflowed = 0;
 
   constructor(init: PingLedgerInit = {}) {
     const limit = init.limit ?? DEFAULT_PING_LEDGER_LIMIT;
@@ -116,7 +121,14 @@ export class PingLedger {
   }
 
   get counters(): PingLedgerCounters {
-    return { ...this.#counters };
+    return {
+      pings: this.#pings,
+      pongs: this.#pongs,
+      outOfOrder: this.#outOfOrder,
+      duplicates: this.#duplicates,
+      unmatched: this.#unmatched,
+      overflowed: this.#overflowed,
+    };
   }
 
   /**
@@ -126,12 +138,12 @@ export class PingLedger {
   recordPing(pingId: number, backendId: string): boolean {
     this.#entries.push({ id: pingId | 0, backendId });
     this.#next++;
-    this.#counters.pings++;
+    this.#pings++;
     if (this.#next - this.#low() <= this.limit) return false;
     // forget the oldest outstanding Ping for every type that has not answered it
     const low = this.#low();
     for (let t = 0; t < 3; t++) if (this.#cursor[t]! <= low) this.#cursor[t] = low + 1;
-    this.#counters.overflowed++;
+    this.#overflowed++;
     this.#trim();
     return true;
   }
@@ -144,7 +156,7 @@ export class PingLedger {
     const t = typeof type === 'number' ? type : PONG_TYPES.indexOf(type);
     const typeName = PONG_TYPES[t];
     if (typeName === undefined) throw new RangeError(`unknown Pong type ${String(type)}`);
-    this.#counters.pongs++;
+    this.#pongs++;
     const id = pingId | 0;
     const cursor = this.#cursor[t]!;
     for (let seq = cursor; seq < this.#next; seq++) {
@@ -152,17 +164,17 @@ export class PingLedger {
       if (entry.id !== id) continue;
       this.#cursor[t] = seq + 1;
       const skipped = seq - cursor;
-      if (skipped > 0) this.#counters.outOfOrder++;
+      if (skipped > 0) this.#outOfOrder++;
       this.#trim();
       return { kind: 'pong', pingId: id, type: typeName, backendId: entry.backendId, status: skipped > 0 ? 'out-of-order' : 'matched', skipped };
     }
     for (let seq = cursor - 1; seq >= this.#base; seq--) {
       const entry = this.#entries[seq - this.#base]!;
       if (entry.id !== id) continue;
-      this.#counters.duplicates++;
+      this.#duplicates++;
       return { kind: 'pong', pingId: id, type: typeName, backendId: entry.backendId, status: 'duplicate', skipped: 0 };
     }
-    this.#counters.unmatched++;
+    this.#unmatched++;
     return { kind: 'pong', pingId: id, type: typeName, backendId: undefined, status: 'unmatched', skipped: 0 };
   }
 
@@ -217,7 +229,7 @@ export class PingLedger {
   }
 
   toJSON(): { outstanding: number } & PingLedgerCounters {
-    return { outstanding: this.outstanding, ...this.#counters };
+    return { outstanding: this.outstanding, ...this.counters };
   }
 
   #low(): number {

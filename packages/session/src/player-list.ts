@@ -2,23 +2,20 @@
  * The server-wide player list as the client holds it (`AddToServerPlayerList` /
  * `RemoveFromServerPlayerList`, REFERENCE.md §7): nothing on the server resets it on a world change,
  * so a backend switch must remove the old backend's entries.
+ *
+ * Only the UUIDs are kept: they are all a `RemoveFromServerPlayerList` needs, and a backend's list can
+ * hold thousands of players for each of thousands of sessions. UUIDs are interned (one shared string
+ * per player across sessions).
  */
-
-/** One row of the client's server player list. */
-export interface PlayerListEntry {
-  readonly uuid: string;
-  readonly username: string | null;
-  readonly worldUuid: string | null;
-  readonly ping: number;
-}
+import { intern } from './intern.js';
 
 /** Default bound of player-list entries per session. */
 export const DEFAULT_MAX_PLAYER_LIST_ENTRIES = 10_000;
 
-/** A bounded map of player-list entries by UUID, in the order they were added. */
+/** A bounded set of the player UUIDs on the client's server player list, in the order they were added. */
 export class PlayerList {
   readonly limit: number;
-  #entries = new Map<string, PlayerListEntry>();
+  #uuids: Set<string> | undefined;
   #overflowed = false;
 
   constructor(limit = DEFAULT_MAX_PLAYER_LIST_ENTRIES) {
@@ -26,7 +23,7 @@ export class PlayerList {
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#uuids?.size ?? 0;
   }
 
   /** True once an entry could not be tracked because the list was full: the list is incomplete. */
@@ -34,43 +31,40 @@ export class PlayerList {
     return this.#overflowed;
   }
 
-  get(uuid: string): PlayerListEntry | undefined {
-    return this.#entries.get(uuid);
-  }
-
   has(uuid: string): boolean {
-    return this.#entries.has(uuid);
+    return this.#uuids?.has(uuid) ?? false;
   }
 
-  /** Adds or replaces an entry. Returns `false` (and marks the list incomplete) when the list is full. */
-  set(entry: PlayerListEntry): boolean {
-    if (!this.#entries.has(entry.uuid) && this.#entries.size >= this.limit) {
+  /** Adds a UUID. Returns `false` (and marks the list incomplete) when the list is full. */
+  add(uuid: string): boolean {
+    if (this.#uuids?.has(uuid) === true) return true;
+    if (this.size >= this.limit) {
       this.#overflowed = true;
       return false;
     }
-    this.#entries.set(entry.uuid, entry);
+    (this.#uuids ??= new Set()).add(intern(uuid));
     return true;
   }
 
   delete(uuid: string): boolean {
-    return this.#entries.delete(uuid);
+    return this.#uuids?.delete(uuid) ?? false;
   }
 
   /** Forgets every entry and the overflow mark (after the client was told to remove them all). */
   clear(): void {
-    this.#entries.clear();
+    this.#uuids = undefined;
     this.#overflowed = false;
   }
 
   uuids(): string[] {
-    return [...this.#entries.keys()];
+    return this.#uuids === undefined ? [] : [...this.#uuids];
   }
 
-  [Symbol.iterator](): IterableIterator<PlayerListEntry> {
-    return this.#entries.values();
+  [Symbol.iterator](): IterableIterator<string> {
+    return (this.#uuids ?? new Set<string>()).values();
   }
 
   toJSON(): { entries: number; overflowed: boolean } {
-    return { entries: this.#entries.size, overflowed: this.#overflowed };
+    return { entries: this.size, overflowed: this.#overflowed };
   }
 }

@@ -122,6 +122,8 @@ export interface SessionSnapshot {
   readonly migrations: MigrationHistoryEntry[];
 }
 
+const NO_VIEW_RADIUS: ViewRadiusCapture = Object.freeze({ client: null, server: null });
+
 const positive = (value: number | undefined, fallback: number, name: string): number => {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 0) throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', `limits.${name} must be a non-negative integer`);
@@ -149,7 +151,7 @@ export class SessionRecord {
   #connect: ConnectInfo | undefined;
   #serverInfo: ServerInfoCapture | undefined;
   #worldSettings: WorldSettingsCapture | undefined;
-  #viewRadius: ViewRadiusCapture = { client: null, server: null };
+  #viewRadius: ViewRadiusCapture = NO_VIEW_RADIUS;
   #playerOptions: Uint8Array | undefined;
   #language: string | undefined;
   #joinWorld: JoinWorldCapture | undefined;

@@ -24,7 +24,7 @@ describe('a malformed Connect', () => {
     ['too short for a CRC', new Uint8Array([0, 1, 2])],
     ['an unknown CRC', (() => {
       const p = connectV2().payload.slice();
-      p[1] ^= 0xff;
+      p[1] = p[1]! ^ 0xff;
       return p;
     })()],
     ['truncated after the fixed block', connectV2().payload.slice(0, 60)],
@@ -82,7 +82,7 @@ describe('corrupt packets after the Connect', () => {
     const empty = tap.serverToClient(rawFrame(G3, 'SetChunk', new Uint8Array(0)));
     expect(codeOf(empty)).toBe('ERR_SESSION_DECODE');
     const lying = setChunk(G3, 2, 0, 2).payload.slice();
-    lying[5] ^= 0x55; // zstd frame content size / block header corrupted
+    lying[5] = lying[5]! ^ 0x55; // zstd frame content size / block header corrupted
     expect(codeOf(tap.serverToClient(rawFrame(G3, 'SetChunk', lying)))).toBe('ERR_SESSION_DECODE');
     expect(record.chunks.has(1, 1)).toBe(true);
     expect(tap.counters.errorsByCode.ERR_SESSION_DECODE).toBeGreaterThanOrEqual(3);

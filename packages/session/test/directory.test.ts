@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   MemoryDirectoryMap,
   SessionRecord,
@@ -20,14 +20,9 @@ import {
 import { PLAYER, SECRET_MARKERS, SECRET_STRINGS } from './support/frames.js';
 import { directoryContract } from './support/directory-contract.js';
 import { playSession } from './support/scenario.js';
+import { redisUrl as getRedisUrl } from './support/redis-url.js';
 
-const redisUrl = inject('redisUrl');
-if (typeof redisUrl !== 'string' || redisUrl.length === 0) {
-  throw new Error(
-    'redisUrl was not provided: packages/session/vitest.config.ts must list ../../test/support/redis-global-setup.ts in globalSetup ' +
-      '(it starts redis-server; install it with scripts/services.sh, or set HANDOFF_REDIS_URL)',
-  );
-}
+const redisUrl = getRedisUrl();
 
 let admin: Redis;
 const closers: Array<() => Promise<unknown>> = [];
