@@ -209,6 +209,7 @@ export function fenceSocket(
   socket: QUICSocket,
   onConnection: (connection: QUICConnection) => void,
   onSocketError: (error: unknown) => void,
+  beforeDatagram?: (data: Buffer) => void,
 ): void {
   const inner = socket as unknown as SocketInternals;
   const map = inner.connectionMap;
@@ -222,7 +223,14 @@ export function fenceSocket(
     return originalSet(connectionId, connection);
   };
   const originalHandler = inner.handleSocketMessage;
-  inner.handleSocketMessage = (data, remoteInfo) => originalHandler(data, remoteInfo).catch(onSocketError);
+  inner.handleSocketMessage = (data, remoteInfo) => {
+    try {
+      beforeDatagram?.(data);
+    } catch (error) {
+      onSocketError(error);
+    }
+    return originalHandler(data, remoteInfo).catch(onSocketError);
+  };
 }
 
 /** The socket's connection map (internal to the library). */

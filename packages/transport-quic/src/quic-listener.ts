@@ -13,6 +13,7 @@ import {
 } from '@handoff/transport';
 import { QUICServer, QUICSocket, type QUICConfig, type QUICConnection } from '@matrixai/quic';
 import { serverCrypto } from './crypto-ops.js';
+import { offeredAlpn, preferredAlpn } from './client-hello.js';
 import { abortStartingConnections, catchEventErrors, fenceSocket } from './fences.js';
 import { codeToReason, reasonToCode } from './library-errors.js';
 import { libraryLogger } from './library-logger.js';
@@ -63,11 +64,12 @@ export async function listenQuic(init: QuicListenInit): Promise<Listener> {
   const logger = init.logger;
   const matrixLogger = libraryLogger('QUICServer', logger);
   const socket = new QUICSocket({ logger: matrixLogger.getChild('QUICSocket') });
-  const listener = new QuicListener(init, socket);
+  const listener = new QuicListener(init, socket, config.applicationProtos ?? []);
   fenceSocket(
     socket,
     (connection) => listener.register(connection),
     (error) => logger?.warn?.({ err: error }, 'QUIC datagram handling failed'),
+    (datagram) => listener.beforeDatagram(datagram),
   );
   catchEventErrors(socket, (error) => logger?.warn?.({ err: error }, 'QUIC socket failure'));
   try {
@@ -102,10 +104,39 @@ class QuicListener implements Listener {
   readonly #live = new Set<QuicConnectionAdapter>();
   readonly #ready: QuicConnectionAdapter[] = [];
   readonly #waiters: { resolve: (connection: Connection) => void; reject: (error: unknown) => void }[] = [];
+  readonly #alpn: readonly string[];
+  #alpnOverridden = false;
 
-  constructor(init: QuicListenInit, socket: QUICSocket) {
+  constructor(init: QuicListenInit, socket: QUICSocket, alpn: readonly string[]) {
     this.#init = init;
     this.#socket = socket;
+    this.#alpn = alpn;
+  }
+
+  /**
+   * Listener ALPN preference. quiche would pick the first protocol of the *client's* list that we
+   * support; we read the client's offer from its Initial and, when our preference differs, give
+   * the connection about to be created only our preferred protocol. The library creates the
+   * connection within this datagram's microtasks (our crypto ops never wait on I/O), before any
+   * other datagram is handled, so the override is restored by the next datagram or by `register`.
+   */
+  beforeDatagram(datagram: Buffer): void {
+    this.#restoreAlpn();
+    if (this.#server === undefined || this.#alpn.length < 2) return;
+    if ((datagram[0]! & 0xf0) !== 0xc0) return; // not a long-header Initial
+    const offered = offeredAlpn(datagram);
+    if (offered === undefined) return;
+    const preferred = preferredAlpn(this.#alpn, offered);
+    const quicheChoice = offered.find((protocol) => this.#alpn.includes(protocol));
+    if (preferred === undefined || preferred === quicheChoice) return;
+    this.#server.updateConfig({ applicationProtos: [preferred] });
+    this.#alpnOverridden = true;
+  }
+
+  #restoreAlpn(): void {
+    if (!this.#alpnOverridden) return;
+    this.#alpnOverridden = false;
+    this.#server?.updateConfig({ applicationProtos: [...this.#alpn] });
   }
 
   get address(): Address {
@@ -124,6 +155,7 @@ class QuicListener implements Listener {
   /** Called by the socket fence for every connection the library creates (before its handshake). */
   register(library: QUICConnection): void {
     if (library.type !== 'server') return;
+    this.#restoreAlpn();
     const connection = new QuicConnectionAdapter(library, {
       direction: 'inbound',
       coalesceWrites: this.#init.coalesceWrites ?? true,

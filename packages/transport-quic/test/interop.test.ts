@@ -221,6 +221,14 @@ describe('Handoff listener, quic-go dialer', () => {
     expect(handshakeErrors.map((e) => e.code)).toEqual(['ERR_TRANSPORT_TLS']);
   });
 
+  it("applies the listener's ALPN preference to quic-go's ClientHello", async () => {
+    const { listener, served } = await listen({ alpn: ['hytale/2', 'hytale/1'] }, echo);
+    const run = await goClient(['-addr', `127.0.0.1:${listener.address.port}`, ...(await clientArgs('player')), '-alpn', 'hytale/1,hytale/2']);
+    expect(run.code).toBe(0);
+    expect(run.events.find((e) => e.event === 'connected')).toMatchObject({ alpn: 'hytale/2' });
+    expect((await served[0]!).alpn).toBe('hytale/2');
+  });
+
   it('refuses a client offering no protocol it speaks', async () => {
     const { listener, handshakeErrors } = await listen({ alpn: ['hytale/2'] });
     const run = await goClient(['-addr', `127.0.0.1:${listener.address.port}`, ...(await clientArgs('player')), '-alpn', 'hytale/9']);

@@ -92,9 +92,20 @@ describe('ALPN', () => {
     expect(server.alpn).toBe('hytale/2');
   });
 
-  it('picks by the dialer preference when several match (quiche; a contract deviation)', async () => {
-    const { server } = await pair({ alpn: ['hytale/2', 'hytale/1'] }, { alpn: ['hytale/1', 'hytale/2'] });
-    expect(server.alpn).toBe('hytale/1');
+  it("picks by the listener's preference when the dialer prefers another common protocol", async () => {
+    const { client, server } = await pair({ alpn: ['hytale/2', 'hytale/1'] }, { alpn: ['hytale/1', 'hytale/2'] });
+    expect(server.alpn).toBe('hytale/2');
+    expect(client.alpn).toBe('hytale/2');
+  });
+
+  it('gives each of many concurrent dials the protocol its own offer calls for', async () => {
+    const listener = await listen({ alpn: ['hytale/2', 'hytale/1'] });
+    const offers = Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? ['hytale/1'] : i % 3 === 1 ? ['hytale/1', 'hytale/2'] : ['hytale/2']));
+    const clients = await Promise.all(offers.map((alpn) => dial(listener.address, { alpn })));
+    const servers = await Promise.all(offers.map(() => listener.accept()));
+    for (const server of servers) cleanup.push(() => server.close());
+    expect(clients.map((c) => c.alpn)).toEqual(offers.map((offer) => (offer.includes('hytale/2') ? 'hytale/2' : 'hytale/1')));
+    expect(servers.map((s) => s.alpn).sort()).toEqual(clients.map((c) => c.alpn).sort());
   });
 
   it('accepts hytale/1 when that is all the client offers (so the server can tell it to update)', async () => {
