@@ -202,19 +202,23 @@ if (gc === undefined) {
     return t;
   };
   // JS heap plus the typed arrays' backing stores (outside the heap: referral data, PlayerOptions, chunk keys)
-  const used = (): number => {
-    gc();
+  // (array buffers are released after the GC's finalisation pass: collect, yield, collect)
+  const used = async (): Promise<number> => {
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((r) => setImmediate(r));
+    }
     const m = process.memoryUsage();
     return m.heapUsed + m.arrayBuffers;
   };
   // the interned asset list is shared by every session: measure it once, apart
-  const beforeShared = used();
+  const beforeShared = await used();
   const first = build(0);
-  const sharedAssetListBytes = used() - beforeShared;
+  const sharedAssetListBytes = (await used()) - beforeShared;
   const keep: unknown[] = [first];
-  const before = used();
+  const before = await used();
   for (let i = 1; i <= SESSIONS; i++) keep.push(build(i));
-  const perSession = (used() - before) / SESSIONS;
+  const perSession = ((await used()) - before) / SESSIONS;
   memory = { sessions: SESSIONS, bytesPerSession: Math.round(perSession), sharedAssetListBytes: Math.round(sharedAssetListBytes - perSession) };
   log(`memory: ${(perSession / 1024).toFixed(2)} KiB per idle session (record + tap, heap + array buffers; ${SESSIONS} sessions, 200 columns, 20 player-list entries, 2 tokens, 400-byte referral)`);
   log(`  the shared 4,000-asset required list: ${(memory.sharedAssetListBytes / 1024).toFixed(0)} KiB once, for every session that received it`);

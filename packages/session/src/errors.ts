@@ -25,7 +25,7 @@ export const errorCodes = {
   ERR_SESSION_NOT_OWNER:
     'this proxy/session no longer owns the directory entry (it expired, was released, or was stolen): stop acting for the player, or claim it again',
   ERR_SESSION_DIRECTORY_UNAVAILABLE:
-    'the session directory could not be reached (Redis down, timed out, aborted or closed): the call had no effect that can be relied on; retry later',
+    'the session directory could not be reached (Redis down, timed out, aborted or closed): the call may or may not have taken effect; retry (a repeated claim by the owner renews, a repeated update or release is harmless)',
   ERR_SESSION_DUPLICATE_SESSION:
     'a session record with this id already exists in the store: use another id (ids must be unique per process)',
   ERR_SESSION_INVALID_ARGUMENT: 'an argument or option is invalid (player UUID, id syntax, TTL, limit): fix the call',

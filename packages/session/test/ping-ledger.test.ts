@@ -211,3 +211,21 @@ describe('the tap and the ledger', () => {
 // keep PongType referenced for the type-check of the public surface
 const _types: readonly PongType[] = PONG_TYPES;
 void _types;
+
+describe('shapes shared with @handoff/migration (by structure, no import)', () => {
+  it('drainFilter fits the drain policy option `isSourcePong: (frame: F) => boolean`', () => {
+    // the migration package's FrameLike and DrainPolicyInit, as it declares them
+    interface MigrationFrameLike {
+      readonly id: number;
+      readonly bytes: Uint8Array;
+      readonly descriptor: { readonly name: string; readonly channel?: string };
+    }
+    interface DrainPolicyInit<F extends MigrationFrameLike> {
+      readonly isSourcePong?: (frame: F) => boolean;
+    }
+    const ledger = new PingLedger();
+    ledger.recordPing(1, 'A');
+    const init: DrainPolicyInit<MigrationFrameLike> = { isSourcePong: ledger.drainFilter({ source: 'A', target: 'B' }) };
+    expect(init.isSourcePong!(bytesOf(pong(G3, 1, 'Tick')))).toBe(true);
+  });
+});
