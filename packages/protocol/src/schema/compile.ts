@@ -5,7 +5,7 @@
  * composite fields call into their codecs. The generated code is derived from the
  * layout alone: field names enter it only as JSON string literals.
  */
-import { isUuid, uuidToBytes } from '../bytes.js';
+import { isUuid, uuidFromBytes, uuidToBytes } from '../bytes.js';
 import { ProtocolError, invalidValue, truncated, withPath } from '../errors.js';
 import { floatToHalf, halfToFloat } from '../half.js';
 import type { AnyCodec, ReadContext, WriteContext } from './codec.js';
@@ -60,7 +60,7 @@ function inlineRead(c: AnyCodec, i: number, at: string): string | undefined {
     case 'bool':
       return `bytes[${at}] !== 0`;
     case 'uuid':
-      return `u2s(r.buf, ${at})`;
+      return `u2s(bytes, ${at})`;
     case 'enum':
       return `(e${i}[bytes[${at}]] ?? badEnum(${i}, bytes[${at}]))`;
     default:
@@ -221,10 +221,7 @@ export function compileStruct(plan: StructPlan): CompiledStruct {
         throw withPath(error, declared[i]!.name);
       }
     },
-    u2s: (buf: Buffer, at: number) => {
-      const h = buf.toString('hex', at, at + 16);
-      return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-    },
+    u2s: uuidFromBytes,
     s2u: uuidToBytes,
     isUuid,
     h2f: halfToFloat,
