@@ -161,7 +161,9 @@ export function streamError(reason: unknown): TransportError {
     return new TransportError('ERR_TRANSPORT_STREAM_RESET', `the peer reset the stream (code ${code})`, { closeCode: code, cause: reason });
   }
   if (reason instanceof quicErrors.ErrorQUICStreamLocalRead || reason instanceof quicErrors.ErrorQUICStreamLocalWrite) {
-    return streamError(reason.cause);
+    return reason.cause === undefined
+      ? new TransportError('ERR_TRANSPORT_ABORTED', 'the stream was aborted locally', { cause: reason })
+      : streamError(reason.cause);
   }
   return new TransportError('ERR_TRANSPORT_FAILED', 'the stream failed', { cause: reason });
 }

@@ -134,11 +134,6 @@ export class QuicConnectionAdapter implements Connection, StreamHost {
     return this.#state === 'open';
   }
 
-  /** The library connection (for the benchmark's raw comparison and the fault harness). */
-  get library(): QUICConnection {
-    return this.#library;
-  }
-
   // ---- StreamHost ------------------------------------------------------------------------------
 
   terminationError(): TransportError | undefined {
