@@ -75,7 +75,9 @@ export interface Connection {
   openStream(options: OpenStreamOptions<'uni'> & { readonly kind: 'uni' }): Promise<SendStream>;
   openStream(options?: OpenStreamOptions<'bidi'>): Promise<BidiStream>;
   /**
-   * The next stream the peer opened (in the order they were opened). Rejects once the connection is
+   * The next stream the peer opened, in the order they arrived (streams that arrive together are
+   * ordered by id; over QUIC, streams are not ordered against each other, so a later stream may
+   * arrive first and nothing is held back to reorder them). Rejects once the connection is
    * closed: with `ERR_TRANSPORT_CLOSED` after a local close, `ERR_TRANSPORT_PEER_CLOSED` after the
    * peer's, or the failure's error.
    */

@@ -14,8 +14,10 @@ export interface Listener {
    */
   accept(options?: AbortOptions): Promise<Connection>;
   /**
-   * Stops listening and releases the address. Connections already accepted stay open; connections
-   * established but not yet accepted are closed. Resolves once the address is released; idempotent.
+   * Stops listening. Connections already accepted stay open; connections established but not yet
+   * accepted are closed. Resolves once no new connection can arrive; idempotent. Where accepted
+   * connections share the listener's socket (QUIC: one UDP socket), the address itself is released
+   * only when the last of them ends; elsewhere (memory, TCP) at once.
    */
   close(options?: AbortOptions): Promise<void>;
 }
