@@ -9,12 +9,11 @@
  * 4. directory round trips (claim, heartbeat, update, release), memory and Redis (a private
  *    redis-server on a free loopback port, or HANDOFF_REDIS_URL).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { connect, createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { getGeneration, readFrame, zstdReady, type Frame, type PacketInputs, type PacketName } from '@handoff/protocol';
 import { emit, log, stats } from '../../../scripts/bench-kit.js';
+import { redisForBenchmark } from '../../../test/support/redis-server.js';
 import { SessionRecord, createCaptureTap, createMemoryDirectory, createRedisDirectory, type SessionDirectory } from '../src/index.js';
 
 await zstdReady;
@@ -227,55 +226,6 @@ if (gc === undefined) {
 
 // ------------------------------------------------------------------ 4. directory round trips
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-function pingRedis(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('error', () => done(false));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.setTimeout(500, () => done(false));
-  });
-}
-
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const external = process.env.HANDOFF_REDIS_URL;
-  if (external) return { url: external, stop: async () => {} };
-  const port = await freePort();
-  const bin = process.env.HANDOFF_REDIS_SERVER ?? 'redis-server';
-  const child: ChildProcess = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  let spawnError: Error | undefined;
-  child.once('error', (error) => (spawnError = error));
-  const deadline = Date.now() + 10_000;
-  while (!(await pingRedis(port))) {
-    if (spawnError) throw new Error(`could not start ${bin} (run scripts/services.sh): ${spawnError.message}`);
-    if (Date.now() > deadline) throw new Error(`${bin} did not answer on port ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 async function directoryRoundTrips(directory: SessionDirectory, players: number) {
   const ids = Array.from({ length: players }, () => randomUUID());
@@ -293,7 +243,7 @@ async function directoryRoundTrips(directory: SessionDirectory, players: number)
 }
 
 const memoryDirectory = await directoryRoundTrips(createMemoryDirectory({ proxyId: 'bench' }), 20_000);
-const redis = await startRedis();
+const redis = await redisForBenchmark();
 let redisDirectory: Awaited<ReturnType<typeof directoryRoundTrips>>;
 try {
   const dir = createRedisDirectory({ url: redis.url, proxyId: 'bench', keyPrefix: `handoff:bench:${randomUUID()}:` });

@@ -4,10 +4,9 @@
  * Redis: a private redis-server on a free loopback port, or HANDOFF_REDIS_URL when set.
  * Every verification consumes a fresh ticket (tickets are single use), issued before timing starts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { emit, log, stats } from '../../../scripts/bench-kit.js';
+import { redisForBenchmark } from '../../../test/support/redis-server.js';
 import {
   createKeyRing,
   createMemoryReplayStore,
@@ -26,55 +25,6 @@ const SOURCE = parseBackendId('lobby-1');
 const TARGET = parseBackendId('game-7');
 const BINDING = { clientUuid: CLIENT, sourceBackendId: SOURCE, targetBackendId: TARGET };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('error', () => done(false));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.setTimeout(500, () => done(false));
-  });
-}
-
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const external = process.env.HANDOFF_REDIS_URL;
-  if (external) return { url: external, stop: async () => {} };
-  const port = await freePort();
-  const bin = process.env.HANDOFF_REDIS_SERVER ?? 'redis-server';
-  const child: ChildProcess = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  let spawnError: Error | undefined;
-  child.once('error', (error) => (spawnError = error));
-  const deadline = Date.now() + 10_000;
-  while (!(await ping(port))) {
-    if (spawnError) throw new Error(`could not start ${bin} (run scripts/services.sh): ${spawnError.message}`);
-    if (Date.now() > deadline) throw new Error(`${bin} did not answer on port ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 async function scenario(alg: 'EdDSA' | 'HS256', store: ReplayStore, concurrency: number) {
   const keyRing = createKeyRing();
@@ -111,7 +61,7 @@ async function scenario(alg: 'EdDSA' | 'HS256', store: ReplayStore, concurrency:
   return stats(rates);
 }
 
-const redis = await startRedis();
+const redis = await redisForBenchmark();
 const results: Record<string, { median: number; min: number; max: number }> = {};
 try {
   const redisStore = createRedisReplayStore({ url: redis.url, keyPrefix: `handoff:bench:${process.pid}:` });

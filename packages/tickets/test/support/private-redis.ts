@@ -2,71 +2,16 @@
  * A private redis-server for tests that must stop and restart it (the shared one from the global
  * setup is never disturbed). Fails with a clear message when redis-server is missing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { freePort, startRedisServer, type RedisServer } from '../../../../test/support/redis-server.js';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort };
+export type PrivateRedis = RedisServer;
 
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('error', () => done(false));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.setTimeout(500, () => done(false));
-  });
-}
-
-export interface PrivateRedis {
-  readonly port: number;
-  readonly url: string;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
+/** A private redis-server this test may stop (crash: SIGKILL) and restart on the same port. */
 export async function privateRedis(): Promise<PrivateRedis> {
-  const port = await freePort();
-  const bin = process.env.HANDOFF_REDIS_SERVER ?? 'redis-server';
-  let child: ChildProcess | undefined;
-  const handle: PrivateRedis = {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    async start() {
-      let spawnError: Error | undefined;
-      child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-      child.once('error', (error) => (spawnError = error));
-      const deadline = Date.now() + 10_000;
-      while (!(await ping(port))) {
-        if (spawnError) throw new Error(`could not start ${bin} (run scripts/services.sh to install it): ${spawnError.message}`);
-        if (Date.now() > deadline) throw new Error(`${bin} did not answer PING on 127.0.0.1:${port} within 10 s`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
-    async stop() {
-      const proc = child;
-      child = undefined;
-      if (!proc || proc.exitCode !== null) return;
-      await new Promise<void>((resolve) => {
-        proc.once('exit', () => resolve());
-        proc.kill('SIGKILL');
-      });
-    },
-  };
-  await handle.start();
-  return handle;
+  const server = await startRedisServer();
+  return { port: server.port, url: server.url, start: () => server.start(), stop: () => server.stop('SIGKILL') };
 }
 
 /** A TCP server that accepts connections and never answers (a hung Redis). */
