@@ -1,0 +1,3 @@
+import { captureTap } from './capture-tap.js';
+
+await captureTap((line) => console.log(line));
