@@ -87,4 +87,4 @@ export {
 } from './directory.js';
 export { MemoryDirectoryMap, createMemoryDirectory, type MemoryDirectoryInit } from './memory-directory.js';
 export { DEFAULT_DIRECTORY_KEY_PREFIX, createRedisDirectory, type RedisDirectoryInit } from './redis-directory.js';
-export type { RedisSource } from './redis-connection.js';
+export type { RedisSource } from '@handoff/store-kit';

@@ -9,7 +9,6 @@
  * clocks agree on expiry. A dead proxy stops heartbeating and Redis expires its entries.
  */
 import type { Redis } from 'ioredis';
-import { withDeadline } from './deadline.js';
 import {
   checkBackend,
   checkId,
@@ -27,7 +26,7 @@ import {
 } from './directory.js';
 import { SessionError, isSessionError, sanitizeCause } from './errors.js';
 import type { Logger } from './logger.js';
-import { closeRedis, openRedis, waitReady, type RedisSource } from './redis-connection.js';
+import { closeRedis, openRedis, waitReady, withDeadline, type RedisSource } from '@handoff/store-kit';
 
 /** Default key prefix; every proxy of a network must use the same one. */
 export const DEFAULT_DIRECTORY_KEY_PREFIX = 'handoff:session:';
@@ -143,7 +142,7 @@ export function createRedisDirectory(init: RedisDirectoryInit): SessionDirectory
   const ttlMs = checkTtl(init.ttlMs);
   const keyPrefix = init.keyPrefix ?? DEFAULT_DIRECTORY_KEY_PREFIX;
   const timeoutMs = init.timeoutMs ?? 1_000;
-  const handle = openRedis(init, init.logger);
+  const handle = openRedis(init, init.logger, 'session-directory');
   const commands = defineCommands(handle.redis);
   let closed = false;
   const key = (playerId: string): string => `${keyPrefix}player:${playerId}`;
@@ -151,9 +150,9 @@ export function createRedisDirectory(init: RedisDirectoryInit): SessionDirectory
   const run = <T>(operation: () => Promise<T>, options: DirectoryCallOptions | undefined): Promise<T> => {
     if (closed) return Promise.reject(new SessionError('ERR_SESSION_DIRECTORY_UNAVAILABLE', 'the directory is closed', { reason: 'closed' }));
     return withDeadline(
-      async () => {
+      async (signal) => {
         try {
-          await waitReady(handle.redis);
+          await waitReady(handle.redis, signal);
           return await operation();
         } catch (error) {
           if (isSessionError(error)) throw error;

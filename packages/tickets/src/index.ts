@@ -94,7 +94,7 @@ export {
   type RedisReplayStore,
   type RedisReplayStoreInit,
 } from './redis-replay-store.js';
-export type { RedisSource } from './redis-connection.js';
+export type { RedisSource } from '@handoff/store-kit';
 export {
   checkTicketState,
   loadTicketState,

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { CompactSign } from 'jose';
 import { TicketError, isTicketError } from './errors.js';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '@handoff/store-kit';
 import {
   MAX_TICKET_BYTES,
   NONCE_BYTES,

@@ -6,7 +6,7 @@
  * the first successful probe every pool is disabled (`replay-store-unprobed`).
  */
 import { TicketError, isTicketError } from './errors.js';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '@handoff/store-kit';
 import { BACKEND_ID_PATTERN } from './ids.js';
 import { assertKeyRing, hasVerificationKey, selectSigningKey, type KeyRing } from './key-ring.js';
 import type { Logger } from './logger.js';

@@ -3,9 +3,8 @@
  * `SET <prefix><jti> 1 PX <ttlMs> NX` per ticket. `OK` means first use, nil means replayed.
  * When the connection is not ready the call fails at once (no offline queue); every wait is bounded.
  */
-import { withDeadline } from './deadline.js';
 import type { Logger } from './logger.js';
-import { closeRedis, openRedis, waitReady, type RedisSource } from './redis-connection.js';
+import { closeRedis, openRedis, waitReady, withDeadline, type RedisSource } from '@handoff/store-kit';
 import { replayStoreUnavailable, type ConsumeOptions, type ConsumeResult, type ProbeOptions, type ReplayStore } from './replay-store.js';
 import { isTicketError } from './errors.js';
 

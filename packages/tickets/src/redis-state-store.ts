@@ -4,9 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isTicketError } from './errors.js';
-import { withDeadline } from './deadline.js';
 import type { Logger } from './logger.js';
-import { closeRedis, openRedis, waitReady, type RedisSource } from './redis-connection.js';
+import { closeRedis, openRedis, waitReady, withDeadline, type RedisSource } from '@handoff/store-kit';
 import { newStateRef, stateUnavailable, type TicketStateStore } from './state.js';
 import { STATE_REF_PATTERN } from './format.js';
 

@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { TicketError, isTicketError, sanitizeCause } from './errors.js';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '@handoff/store-kit';
 import { ExpiryHeap } from './expiry-heap.js';
 import { base64url, decodeBase64urlStrict } from './format.js';
 import { isVerifiedTicket, type VerifiedTicket } from './verified-ticket.js';

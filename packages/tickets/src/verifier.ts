@@ -4,7 +4,7 @@
  */
 import { compactVerify, errors as joseErrors } from 'jose';
 import { TicketError, isTicketError } from './errors.js';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '@handoff/store-kit';
 import { parseClaims, parseHeader, splitTicket, SIGNATURE_BYTES, decodeBase64urlStrict, type TicketClaims } from './format.js';
 import { assertKeyRing, keyAllowsPool, resolveVerificationKey, type KeyRing } from './key-ring.js';
 import { isBackendId, isClientUuid, type BackendId, type ClientUuid, type PoolId, type SessionId } from './ids.js';

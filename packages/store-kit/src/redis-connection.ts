@@ -1,9 +1,13 @@
 /**
- * Shared plumbing of the Redis stores: an owned ioredis client with fail-fast options, and a bounded
- * wait for the connection to be ready.
+ * The Redis client of a store: one the caller owns (adopted, kept open), or one the store opens from a
+ * URL with fail-fast options, waits for, and closes.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Logger } from './logger.js';
+
+/** The pino-compatible logger shape the stores take (only `debug` is used here). */
+export interface DebugLogger {
+  debug?(obj: object, msg?: string): void;
+}
 
 /** Either a client you own (kept open by the store) or a URL (the store opens and closes its own client). */
 export type RedisSource =
@@ -28,7 +32,7 @@ export const FAIL_FAST_REDIS_OPTIONS: RedisOptions = {
 };
 
 /** Opens (or adopts) the client described by `source`. */
-export function openRedis(source: RedisSource, logger: Logger | undefined, component: string): RedisHandle {
+export function openRedis(source: RedisSource, logger: DebugLogger | undefined, component: string): RedisHandle {
   if (source.redis !== undefined) return { redis: source.redis, owned: false };
   if (typeof source.url !== 'string') throw new TypeError('a Redis store needs `redis` (a client) or `url`');
   const redis = new Redis(source.url, { ...FAIL_FAST_REDIS_OPTIONS, ...source.redisOptions });
