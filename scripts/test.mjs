@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The whole test suite: system services, type-check, then every Vitest project.
- * Ends with one plain line, `N passed, N failed`, and exits non-zero on any failure.
+ * Ends with one plain line, `N passed, N failed, N skipped`: vitest's own test counts plus the type-check
+ * step, and one failure per test file that failed outside its tests. Exits non-zero on any failure.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,14 +34,24 @@ if (passthrough.length === 0) {
 const dir = mkdtempSync(join(tmpdir(), 'handoff-test-'));
 const report = join(dir, 'vitest.json');
 const ok = run('vitest', 'pnpm', ['exec', 'vitest', 'run', ...passthrough], { ...process.env, HANDOFF_JSON_REPORT: report });
+let skipped = 0;
 try {
   const json = JSON.parse(readFileSync(report, 'utf8'));
+  // count tests exactly as vitest does; a describe block is not a test
   passed += json.numPassedTests ?? 0;
-  failed += (json.numFailedTests ?? 0) + (json.numFailedTestSuites ?? 0);
-  if (!ok && (json.numFailedTests ?? 0) + (json.numFailedTestSuites ?? 0) === 0) failed += 1;
+  failed += json.numFailedTests ?? 0;
+  skipped += (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
+  // a file that failed without a failing test (it did not load, or a hook threw) is one failure of its own
+  const fileErrors = (json.testResults ?? []).filter(
+    (file) => file.status === 'failed' && !(file.assertionResults ?? []).some((test) => test.status === 'failed'),
+  );
+  for (const file of fileErrors) process.stderr.write(`test file failed outside its tests: ${file.name}\n`);
+  failed += fileErrors.length;
+  // vitest failed for another reason (an unhandled error between tests): one failure
+  if (!ok && (json.numFailedTests ?? 0) + fileErrors.length === 0) failed += 1;
 } catch {
   if (!ok) failed += 1;
 }
 rmSync(dir, { recursive: true, force: true });
-console.log(`${passed} passed, ${failed} failed`);
+console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
 process.exit(failed === 0 && ok ? 0 : 1);

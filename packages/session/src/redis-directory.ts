@@ -2,8 +2,9 @@
  * The Redis session directory, shared by every proxy of a network.
  *
  * One hash per player, `<prefix>player:<uuid>`, with the fields `proxy`, `session`, `backend`, `pool`,
- * `phase`, `migration`, `claimedAt`, `updatedAt` and a `PEXPIRE` of `ttlMs`, renewed by every claim,
- * heartbeat and update. Each operation is one Lua script on that one key (atomic, and cluster-safe:
+ * `phase`, `migration`, `claimedAt`, `updatedAt` and `expiresAt`. Every claim, heartbeat and update
+ * sets `expiresAt = now + ttlMs` and hands that same instant to `PEXPIREAT`: the entry's expiry is one
+ * stored fact, so every read of one write reports the same `expiresAt` (never re-derived from `PTTL`). Each operation is one Lua script on that one key (atomic, and cluster-safe:
  * a script never touches a second key): the ownership check and the write cannot interleave with
  * another proxy's. Timestamps come from the Redis server's clock (`TIME`), so proxies with skewed
  * clocks agree on expiry. A dead proxy stops heartbeating and Redis expires its entries.
@@ -52,27 +53,27 @@ local key = KEYS[1]
 local cur = redis.call('HMGET', key, 'proxy', 'session', 'claimedAt')
 local status = 1
 local prev = {}
-local prevTtl = 0
 local claimedAt = now
 if cur[1] then
   prev = redis.call('HGETALL', key)
-  prevTtl = redis.call('PTTL', key)
   if cur[1] == ARGV[1] and cur[2] == ARGV[2] then
     status = 2
     claimedAt = tonumber(cur[3]) or now
   elseif ARGV[4] == '1' then
     status = 3
   else
-    return {0, prev, prevTtl, now}
+    return {0, prev}
   end
 end
 redis.call('DEL', key)
+local expiresAt = now + tonumber(ARGV[3])
 redis.call('HSET', key, 'proxy', ARGV[1], 'session', ARGV[2], 'backend', ARGV[5], 'phase', ARGV[7],
-  'claimedAt', string.format('%.0f', claimedAt), 'updatedAt', string.format('%.0f', now))
+  'claimedAt', string.format('%.0f', claimedAt), 'updatedAt', string.format('%.0f', now),
+  'expiresAt', string.format('%.0f', expiresAt))
 if ARGV[6] ~= '' then redis.call('HSET', key, 'pool', ARGV[6]) end
 if ARGV[8] ~= '' then redis.call('HSET', key, 'migration', ARGV[8]) end
-redis.call('PEXPIRE', key, ARGV[3])
-return {status, prev, prevTtl, now, redis.call('HGETALL', key), tonumber(ARGV[3])}`;
+redis.call('PEXPIREAT', key, string.format('%.0f', expiresAt))
+return {status, prev, redis.call('HGETALL', key)}`;
 
 /** KEYS[1] player; ARGV proxy, session, ttl, then field/value pairs ('' deletes the field). */
 const TOUCH = `local key = KEYS[1]
@@ -82,15 +83,15 @@ ${NOW}
 for i = 4, #ARGV, 2 do
   if ARGV[i + 1] == '' then redis.call('HDEL', key, ARGV[i]) else redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
 end
-redis.call('HSET', key, 'updatedAt', string.format('%.0f', now))
-redis.call('PEXPIRE', key, ARGV[3])
-return {1, redis.call('HGETALL', key), tonumber(ARGV[3]), now}`;
+local expiresAt = now + tonumber(ARGV[3])
+redis.call('HSET', key, 'updatedAt', string.format('%.0f', now), 'expiresAt', string.format('%.0f', expiresAt))
+redis.call('PEXPIREAT', key, string.format('%.0f', expiresAt))
+return {1, redis.call('HGETALL', key)}`;
 
 /** KEYS[1] player. */
 const LOOKUP = `local all = redis.call('HGETALL', KEYS[1])
 if #all == 0 then return {0} end
-${NOW}
-return {1, all, redis.call('PTTL', KEYS[1]), now}`;
+return {1, all}`;
 
 /** KEYS[1] player; ARGV proxy, session. */
 const RELEASE = `local cur = redis.call('HMGET', KEYS[1], 'proxy', 'session')
@@ -101,9 +102,9 @@ end
 return 0`;
 
 interface DirectoryCommands {
-  handoffSessionClaim(key: string, ...args: string[]): Promise<[number, string[], number, number, string[]?, number?]>;
-  handoffSessionTouch(key: string, ...args: string[]): Promise<[number, string[]?, number?, number?]>;
-  handoffSessionLookup(key: string): Promise<[number, string[]?, number?, number?]>;
+  handoffSessionClaim(key: string, ...args: string[]): Promise<[number, string[], string[]?]>;
+  handoffSessionTouch(key: string, ...args: string[]): Promise<[number, string[]?]>;
+  handoffSessionLookup(key: string): Promise<[number, string[]?]>;
   handoffSessionRelease(key: string, proxy: string, session: string): Promise<number>;
 }
 
@@ -116,12 +117,15 @@ function defineCommands(redis: Redis): DirectoryCommands {
 }
 
 /** Parses a flat `HGETALL` reply into an entry (`undefined` for an empty or foreign hash). */
-function toEntry(playerId: string, flat: readonly string[] | undefined, ttl: number, now: number): DirectoryEntry | undefined {
+function toEntry(playerId: string, flat: readonly string[] | undefined): DirectoryEntry | undefined {
   if (flat === undefined || flat.length === 0) return undefined;
   const f: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
   if (f['proxy'] === undefined || f['session'] === undefined || f['backend'] === undefined) return undefined;
-  const claimedAt = Number(f['claimedAt'] ?? now);
+  const claimedAt = Number(f['claimedAt']);
+  const updatedAt = Number(f['updatedAt']);
+  const expiresAt = Number(f['expiresAt']);
+  if (!Number.isFinite(claimedAt) || !Number.isFinite(updatedAt) || !Number.isFinite(expiresAt)) return undefined;
   return Object.freeze({
     playerId,
     sessionId: f['session'],
@@ -130,9 +134,8 @@ function toEntry(playerId: string, flat: readonly string[] | undefined, ttl: num
     phase: f['phase'] ?? 'Idle',
     ...(f['migration'] === undefined ? {} : { migrationId: f['migration'] }),
     claimedAt,
-    updatedAt: Number(f['updatedAt'] ?? claimedAt),
-    // PTTL -1 (no expiry: someone else wrote the key) or -2 (gone): report "now"
-    expiresAt: now + Math.max(0, ttl),
+    updatedAt,
+    expiresAt,
   });
 }
 
@@ -170,7 +173,7 @@ export function createRedisDirectory(init: RedisDirectoryInit): SessionDirectory
   const touch = (playerId: string, sessionId: string, fields: string[], options: DirectoryCallOptions | undefined): Promise<DirectoryEntry> =>
     run(async () => {
       const reply = await commands.handoffSessionTouch(key(playerId), proxyId, sessionId, String(ttlMs), ...fields);
-      const entry = reply[0] === 1 ? toEntry(playerId, reply[1], reply[2] ?? ttlMs, reply[3] ?? 0) : undefined;
+      const entry = reply[0] === 1 ? toEntry(playerId, reply[1]) : undefined;
       if (entry === undefined) throw notOwner(playerId);
       return entry;
     }, options);
@@ -193,13 +196,13 @@ export function createRedisDirectory(init: RedisDirectoryInit): SessionDirectory
         return Promise.reject(error);
       }
       return run(async () => {
-        const [status, prev, prevTtl, now, current, ttl] = await commands.handoffSessionClaim(key(playerId), ...args);
-        const previous = toEntry(playerId, prev, prevTtl, now);
+        const [status, prev, current] = await commands.handoffSessionClaim(key(playerId), ...args);
+        const previous = toEntry(playerId, prev);
         if (status === 0) {
           if (previous === undefined) throw new SessionError('ERR_SESSION_DIRECTORY_UNAVAILABLE', 'the directory entry is unreadable', { reason: 'corrupt' });
           return { claimed: false, holder: previous };
         }
-        const entry = toEntry(playerId, current, ttl ?? ttlMs, now)!;
+        const entry = toEntry(playerId, current)!;
         const how = status === 1 ? 'fresh' : status === 2 ? 'renewed' : 'stolen';
         return previous === undefined ? { claimed: true, entry, how } : { claimed: true, entry, how, previous };
       }, options);
@@ -237,7 +240,7 @@ export function createRedisDirectory(init: RedisDirectoryInit): SessionDirectory
       }
       return run(async () => {
         const reply = await commands.handoffSessionLookup(key(id));
-        return reply[0] === 1 ? toEntry(id, reply[1], reply[2] ?? 0, reply[3] ?? 0) : undefined;
+        return reply[0] === 1 ? toEntry(id, reply[1]) : undefined;
       }, options);
     },
     release(playerId, sessionId, options) {

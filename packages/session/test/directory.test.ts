@@ -132,11 +132,13 @@ describe('redis directory', () => {
     const keys = await admin.keys(`${keyPrefix}*`);
     expect(keys).toEqual([`${keyPrefix}player:${PLAYER}`]);
     const hash = await admin.hgetall(keys[0]!);
-    expect(Object.keys(hash).sort()).toEqual(['backend', 'claimedAt', 'migration', 'phase', 'pool', 'proxy', 'session', 'updatedAt']);
+    expect(Object.keys(hash).sort()).toEqual(['backend', 'claimedAt', 'expiresAt', 'migration', 'phase', 'pool', 'proxy', 'session', 'updatedAt']);
     expect(hash).toMatchObject({ proxy: 'proxy-1', session: record.id, backend: 'lobby-1', pool: 'lobby', phase: 'Prepare', migration: 'mig-1' });
     const ttl = await admin.pttl(keys[0]!);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(20_000);
+    // Redis expires the key at exactly the stored instant (PEXPIREAT), so the two cannot disagree
+    expect(Number(await admin.call('PEXPIRETIME', keys[0]!))).toBe(Number(hash['expiresAt']));
     // everything Redis holds under the prefix, dumped raw
     const dumped = (await Promise.all(keys.map(async (k) => `${k}\n${JSON.stringify(await admin.hgetall(k))}\n${(await admin.dumpBuffer(k))!.toString('latin1')}`))).join('\n');
     for (const s of [...SECRET_STRINGS, ...SECRET_MARKERS]) expect(dumped.includes(s), s).toBe(false);
@@ -152,6 +154,19 @@ describe('redis directory', () => {
     const r = await dir.claim({ playerId: PLAYER, sessionId: 's', backend: { id: 'a' } });
     expect(r.claimed && r.entry.claimedAt).toBeGreaterThanOrEqual(before);
     expect(r.claimed && r.entry.expiresAt - r.entry.claimedAt).toBe(10_000);
+  });
+
+  it('reports one expiry per write: update and every later lookup agree to the millisecond', async () => {
+    const keyPrefix = `handoff:test:${randomUUID()}:`;
+    prefixes.push(keyPrefix);
+    const dir = createRedisDirectory({ url: redisUrl, proxyId: 'p', keyPrefix, ttlMs: 10_000 });
+    closers.push(() => dir.close());
+    await dir.claim({ playerId: PLAYER, sessionId: 's', backend: { id: 'a' } });
+    for (let i = 0; i < 20; i += 1) {
+      const written = await dir.update(PLAYER, 's', { phase: i % 2 === 0 ? 'Sync' : 'Idle' });
+      // reads spread over a few milliseconds of server time must all see the written instant
+      for (let j = 0; j < 3; j += 1) expect((await dir.lookup(PLAYER))?.expiresAt).toBe(written.expiresAt);
+    }
   });
 
   it('expires on its own with a short TTL when nobody heartbeats', async () => {
