@@ -1,6 +1,7 @@
 /**
- * Builds `docs/errors.md` from the `errorCodes` table each package exports in
- * `src/errors.ts`, so the documented codes and the thrown codes cannot drift.
+ * Builds `docs/errors.md` from the error-code table each package exports from `src/errors.ts`
+ * (named `<package>ErrorCodes`, e.g. `ticketErrorCodes`, so two tables can be imported side by side),
+ * so the documented codes and the thrown codes cannot drift.
  *
  *   node --conditions=source --import tsx scripts/errors-doc.ts          # print
  *   node --conditions=source --import tsx scripts/errors-doc.ts --write  # rewrite docs/errors.md
@@ -16,17 +17,18 @@ export async function renderErrorsDoc(): Promise<string> {
     '# Error codes',
     '',
     'Every error Handoff throws carries a stable string `code`; match on the code, never on the message.',
-    'This page is generated from the `errorCodes` table each package exports (`scripts/errors-doc.ts`);',
+    'This page is generated from the error-code table each package exports (`scripts/errors-doc.ts`);',
     'a test fails when it is out of date.',
     '',
   ];
   for (const dir of readdirSync(join(root, 'packages')).sort()) {
     const file = join(root, 'packages', dir, 'src', 'errors.ts');
     if (!existsSync(file)) continue;
-    const mod = (await import(pathToFileURL(file).href)) as { errorCodes?: Record<string, string> };
-    if (!mod.errorCodes) continue;
+    const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    const tables = Object.entries(mod).filter(([name, value]) => /(^e|E)rrorCodes$/.test(name) && typeof value === 'object' && value !== null);
+    if (tables.length === 0) continue;
     lines.push(`## \`@handoff/${dir}\``, '', '| code | meaning |', '|---|---|');
-    for (const [code, meaning] of Object.entries(mod.errorCodes)) {
+    for (const [code, meaning] of tables.flatMap(([, table]) => Object.entries(table as Record<string, string>))) {
       lines.push(`| \`${code}\` | ${meaning.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
     }
     lines.push('');
