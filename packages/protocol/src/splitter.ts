@@ -8,6 +8,7 @@
  * buffered: a negative length, an unknown id (or one not allowed in this direction or
  * on this channel), or a length over the packet's maxSize is an error at once.
  */
+import type { FrameLike } from '@handoff/types';
 import type { Channel, PacketDescriptor } from './descriptor.js';
 import { ProtocolError } from './errors.js';
 import { FRAME_HEADER_SIZE, MAX_PACKET_SIZE, type Frame } from './frame.js';
@@ -34,9 +35,23 @@ export class WireFrame implements Frame {
   }
 }
 
-/** Copies a frame out of the buffer it arrived in, so it may outlive that buffer. */
-export function copyFrame(frame: Frame): WireFrame {
-  return new WireFrame(frame.bytes.slice(), frame.descriptor);
+/**
+ * Copies a frame out of the buffer it arrived in, so it may outlive that buffer (and so a kept
+ * frame holds only its own bytes, never the whole chunk it was cut from). The copy keeps the
+ * frame's prototype (a {@link WireFrame} stays one, its `payload` getter reading the new bytes) and
+ * its other fields, and re-points an own `payload` property, if the frame has one.
+ */
+export function copyFrame<F extends FrameLike>(frame: F): F {
+  const bytes = frame.bytes.slice();
+  if (frame instanceof WireFrame) return new WireFrame(bytes, frame.descriptor) as unknown as F;
+  const copy = Object.create(Object.getPrototypeOf(frame) as object) as Record<string, unknown>;
+  Object.assign(copy, frame);
+  copy['bytes'] = bytes;
+  if (Object.prototype.hasOwnProperty.call(frame, 'payload')) {
+    const payload = (frame as unknown as { payload: Uint8Array }).payload;
+    copy['payload'] = bytes.subarray(bytes.byteLength - payload.byteLength);
+  }
+  return copy as unknown as F;
 }
 
 export interface FrameCheckOptions {
