@@ -1,20 +1,22 @@
 /**
  * Protocol generations (G1, G2, G3): a registry table, the layouts of the modelled
  * packets, and how a Connect frame identifies the generation. All of it comes from
- * `data/generations.json` and `data/registries.json`: a new generation is a data change.
+ * `data/generations.json` and `data/registries.json`: a new generation is a data change
+ * (docs/protocol.md, "Generations on the wire").
  */
 import generationsJson from '../data/generations.json';
 import registriesJson from '../data/registries.json';
 import type { Channel, PacketDescriptor } from './descriptor.js';
 import { ProtocolError, withPath } from './errors.js';
-import { FRAME_HEADER_SIZE, type Frame } from './frame.js';
+import { createFixedFieldReader, framePayload, type FieldName, type FixedFieldReader } from './fixed-fields.js';
+import { FRAME_HEADER_SIZE, frameFromPayload, type Frame } from './frame.js';
 import { type LayoutName, type PacketInputs, type PacketName, type PacketValues, layouts } from './packets.js';
 import { Registry, type RegistryTable } from './registry.js';
-import type { Json, Shape, StructCodec, StructLayout } from './schema/index.js';
+import type { AnyCodec, Json, Shape, StructCodec, StructLayout } from './schema/index.js';
 import { ReadContext, WriteContext } from './schema/index.js';
 import { DEFAULT_ZSTD_LEVEL, compressPayload, decompressPayload } from './zstd.js';
 
-/** How a Connect frame names its generation (REFERENCE.md §4). */
+/** How a Connect frame names its generation (docs/protocol.md, "Generations on the wire"). */
 export interface GenerationIdentity {
   /** G1: the 64-character ASCII hash at payload offset 1. */
   readonly protocolHash?: string;
@@ -24,7 +26,11 @@ export interface GenerationIdentity {
   readonly protocolBuildNumber?: number;
 }
 
-interface GenerationData {
+/**
+ * One generation as `data/generations.json` declares it: what `new Generation(init, registry)`
+ * takes. `layouts` maps a packet name to the layout it uses when that differs from its own name.
+ */
+export interface GenerationInit {
   readonly id: string;
   readonly registry: string;
   readonly builds: readonly string[];
@@ -76,8 +82,13 @@ export class Generation {
   readonly serverUniStreams: readonly Channel[];
   readonly registry: Registry;
   readonly #codecs = new Map<string, PacketCodec>();
+  readonly #readers = new Map<string, FixedFieldReader>();
 
-  constructor(data: GenerationData, registry: Registry) {
+  /**
+   * A generation from its declaration and its registry. The built-in ones are {@link generations};
+   * build one yourself only for a registry the package does not ship (tests use a synthetic one).
+   */
+  constructor(data: GenerationInit, registry: Registry) {
     this.id = data.id;
     this.builds = Object.freeze([...data.builds]);
     this.alpn = Object.freeze([...data.alpn]);
@@ -115,6 +126,31 @@ export class Generation {
     throw new ProtocolError('ERR_PROTOCOL_UNKNOWN_PACKET', `${this.id} has no packet named ${name}`, { packet: name });
   }
 
+  /**
+   * A reader of a few fixed-offset fields of a modelled packet, compiled from this generation's
+   * layout of it (and cached): the packet id, the offsets, the null bits and the enum values all
+   * come from the schema.
+   *
+   * @example
+   * ```ts
+   * const pong = generation.fixedFields('Pong', ['id', 'type']);
+   * if (frame.id === pong.descriptor.id) console.log(pong.readFrame(frame)); // { id: 7, type: 'Raw' }
+   * ```
+   * @throws {ProtocolError} `ERR_PROTOCOL_NOT_MODELLED` / `ERR_PROTOCOL_UNKNOWN_PACKET` for the packet,
+   * `ERR_PROTOCOL_NOT_FIXED_FIELD` for a field that is not at a fixed offset in this generation.
+   */
+  fixedFields<N extends PacketName, const K extends FieldName<N>>(name: N, fields: readonly K[]): FixedFieldReader<N, K> {
+    const key = `${name}\0${fields.join('\0')}`;
+    let reader = this.#readers.get(key);
+    if (reader === undefined) {
+      const codec = this.packet(name);
+      const codecs = new Map<string, AnyCodec>(codec.schema.spec.kind === 'struct' ? codec.schema.spec.fields.map((f) => [f.name, f.codec]) : []);
+      reader = createFixedFieldReader({ name, descriptor: codec.descriptor, layout: codec.layout, codecs }, fields) as unknown as FixedFieldReader;
+      this.#readers.set(key, reader);
+    }
+    return reader as unknown as FixedFieldReader<N, K>;
+  }
+
   /** The codec of a packet id, or `undefined` when it is opaque; throws on an unknown id. */
   codecById(id: number): PacketCodec | undefined {
     const descriptor = this.registry.byId(id);
@@ -124,27 +160,11 @@ export class Generation {
 }
 
 function payloadOf(frame: Frame | Uint8Array, descriptor: PacketDescriptor): Uint8Array {
-  if (!(frame instanceof Uint8Array)) {
-    if (frame.descriptor.id !== descriptor.id) {
-      throw new ProtocolError('ERR_PROTOCOL_INVALID_VALUE', `frame is ${frame.descriptor.name}, not ${descriptor.name}`);
-    }
-    return frame.payload;
+  if (frame instanceof Uint8Array) return framePayload(frame, descriptor);
+  if (frame.descriptor.id !== descriptor.id) {
+    throw new ProtocolError('ERR_PROTOCOL_INVALID_VALUE', `frame is ${frame.descriptor.name}, not ${descriptor.name}`);
   }
-  if (frame.length < FRAME_HEADER_SIZE) {
-    throw new ProtocolError('ERR_PROTOCOL_TRUNCATED', `frame header needs 8 bytes, ${frame.length} available`);
-  }
-  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  const length = view.getInt32(0, true);
-  const id = view.getInt32(4, true);
-  if (id !== descriptor.id) throw new ProtocolError('ERR_PROTOCOL_INVALID_VALUE', `frame has packet id ${id}, not ${descriptor.id} (${descriptor.name})`);
-  if (length < 0) throw new ProtocolError('ERR_PROTOCOL_FRAME_NEGATIVE_LENGTH', `frame declares length ${length}`);
-  if (length > descriptor.maxSize) {
-    throw new ProtocolError('ERR_PROTOCOL_FRAME_TOO_LARGE', `frame declares ${length} bytes, over ${descriptor.name}'s maximum ${descriptor.maxSize}`);
-  }
-  if (FRAME_HEADER_SIZE + length > frame.length) {
-    throw new ProtocolError('ERR_PROTOCOL_TRUNCATED', `frame declares ${length} payload bytes, ${frame.length - FRAME_HEADER_SIZE} available`);
-  }
-  return frame.subarray(FRAME_HEADER_SIZE, FRAME_HEADER_SIZE + length);
+  return frame.payload;
 }
 
 function makePacketCodec<N extends PacketName>(descriptor: PacketDescriptor, layout: StructCodec<Record<string, never>>): PacketCodec<N> {
@@ -205,12 +225,7 @@ function makePacketCodec<N extends PacketName>(descriptor: PacketDescriptor, lay
           throw tag(error);
         }
       }
-      const out = new Uint8Array(FRAME_HEADER_SIZE + payload.length);
-      const view = new DataView(out.buffer);
-      view.setInt32(0, payload.length, true);
-      view.setInt32(4, descriptor.id, true);
-      out.set(payload, FRAME_HEADER_SIZE);
-      return out;
+      return frameFromPayload(descriptor.id, payload);
     },
     toJson: (value) => layout.toJson(value as never),
     fromJson(json) {
@@ -229,7 +244,7 @@ const tables = new Map<string, RegistryTable>(
 
 /** Every known generation, oldest first. */
 export const generations: readonly Generation[] = Object.freeze(
-  (generationsJson as unknown as { generations: GenerationData[] }).generations.map((data) => {
+  (generationsJson as unknown as { generations: GenerationInit[] }).generations.map((data) => {
     const table = tables.get(data.registry);
     if (!table) throw new Error(`generation ${data.id}: no registry table ${data.registry}`);
     return new Generation(data, new Registry(table));
@@ -245,42 +260,76 @@ export function getGeneration(id: string): Generation {
   return generation;
 }
 
-const CONNECT_ID = 0;
+/** Where a generation's Connect names it: the Connect's id, and the offset of its hash or CRC (from the schema). */
+interface IdentityAt {
+  readonly connectId: number | undefined;
+  readonly offset: number;
+}
+
+const identityCache = new WeakMap<Generation, IdentityAt>();
+
+function identityAt(generation: Generation): IdentityAt {
+  let at = identityCache.get(generation);
+  if (at === undefined) {
+    const field = generation.identify.protocolHash !== undefined ? 'protocolHash' : 'protocolCrc';
+    const offset = generation.isModelled('Connect') ? (generation.packet('Connect').layout.fields.find((f) => f.name === field)?.offset ?? -1) : -1;
+    at = { connectId: generation.registry.byName('Connect')?.id, offset };
+    identityCache.set(generation, at);
+  }
+  return at;
+}
+
+/** Options of {@link detectGeneration}. */
+export interface DetectGenerationOptions {
+  /** `connect` is the Connect's payload, not a whole frame. */
+  readonly payload?: boolean;
+  /** The generations to choose from (default {@link generations}): e.g. only the one a proxy was configured with. */
+  readonly candidates?: readonly Generation[];
+}
 
 /**
  * Identifies the generation of a Connect frame (or its payload) from the protocol hash
  * (G1) or CRC (G2+), the only fields that name the wire format: the ALPN does not.
  */
-export function detectGeneration(connect: Frame | Uint8Array, options: { payload?: boolean } = {}): Generation {
+export function detectGeneration(connect: Frame | Uint8Array, options: DetectGenerationOptions = {}): Generation {
+  const candidates = options.candidates ?? generations;
   let payload: Uint8Array;
+  let id: number | undefined;
   if (!(connect instanceof Uint8Array)) {
-    if (connect.id !== CONNECT_ID) throw new ProtocolError('ERR_PROTOCOL_INVALID_VALUE', `packet id ${connect.id} is not a Connect`);
+    id = connect.id;
     payload = connect.payload;
   } else if (options.payload) {
     payload = connect;
   } else {
-    if (connect.length < FRAME_HEADER_SIZE) throw new ProtocolError('ERR_PROTOCOL_TRUNCATED', 'frame header needs 8 bytes');
+    if (connect.length < FRAME_HEADER_SIZE) throw new ProtocolError('ERR_PROTOCOL_TRUNCATED', `frame header needs ${FRAME_HEADER_SIZE} bytes`);
     const view = new DataView(connect.buffer, connect.byteOffset, connect.byteLength);
-    const id = view.getInt32(4, true);
-    if (id !== CONNECT_ID) throw new ProtocolError('ERR_PROTOCOL_INVALID_VALUE', `packet id ${id} is not a Connect`);
+    id = view.getInt32(4, true);
     const length = view.getInt32(0, true);
     if (length < 0) throw new ProtocolError('ERR_PROTOCOL_FRAME_NEGATIVE_LENGTH', `frame declares length ${length}`);
     payload = connect.subarray(FRAME_HEADER_SIZE, FRAME_HEADER_SIZE + length);
   }
+  if (id !== undefined && !candidates.some((g) => identityAt(g).connectId === id)) {
+    throw new ProtocolError('ERR_PROTOCOL_INVALID_VALUE', `packet id ${id} is not a Connect`);
+  }
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  let readable = false;
   let seenCrc: number | undefined;
-  for (const generation of generations) {
+  for (const generation of candidates) {
+    const { connectId, offset } = identityAt(generation);
+    if ((id !== undefined && connectId !== id) || offset < 0) continue;
     const { protocolHash, protocolCrc } = generation.identify;
     if (protocolHash !== undefined) {
-      if (payload.length >= 1 + protocolHash.length && Buffer.from(payload.subarray(1, 1 + protocolHash.length)).toString('latin1') === protocolHash) {
-        return generation;
-      }
-    } else if (protocolCrc !== undefined && payload.length >= 5) {
-      seenCrc = view.getInt32(1, true);
+      if (payload.length < offset + protocolHash.length) continue;
+      readable = true;
+      if (Buffer.from(payload.buffer, payload.byteOffset + offset, protocolHash.length).toString('latin1') === protocolHash) return generation;
+    } else if (protocolCrc !== undefined) {
+      if (payload.length < offset + 4) continue;
+      readable = true;
+      seenCrc = view.getInt32(offset, true);
       if (seenCrc === protocolCrc) return generation;
     }
   }
-  if (payload.length < 5) throw new ProtocolError('ERR_PROTOCOL_TRUNCATED', 'Connect payload is too short to name a generation', { packet: 'Connect' });
+  if (!readable) throw new ProtocolError('ERR_PROTOCOL_TRUNCATED', 'Connect payload is too short to name a generation', { packet: 'Connect' });
   throw withPath(
     new ProtocolError('ERR_PROTOCOL_UNKNOWN_GENERATION', `no known generation has protocol CRC ${seenCrc} or this protocol hash`, { packet: 'Connect' }),
     'protocolCrc',

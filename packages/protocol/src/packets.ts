@@ -1,5 +1,5 @@
 /**
- * Packet and struct layouts, declared once as data (REFERENCE.md §2.4, §3).
+ * Packet and struct layouts, declared once as data (docs/protocol.md, "Struct layout" and "Packets").
  *
  * Field names are the server's. Each packet is a struct; decode, encode, size, the
  * JSON mapping and the worst-case size all follow from these declarations. Layouts

@@ -1,6 +1,6 @@
 /**
  * Packet registries: what each generation's `PacketRegistry` knows about every id.
- * Built from `data/registries.json` (one table per generation, REFERENCE.md §3–4).
+ * Built from `data/registries.json` (one table per generation; docs/protocol.md, "Registries").
  */
 import type { Channel, PacketDescriptor, PacketDirection } from './descriptor.js';
 

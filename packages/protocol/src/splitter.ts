@@ -1,6 +1,6 @@
 /**
  * The streaming frame splitter: bytes in, frames out, as the server's `PacketDecoder`
- * cuts them (REFERENCE.md §1.3).
+ * cuts them (docs/protocol.md, "Frames on the wire").
  *
  * Chunks may be cut anywhere. A frame that lies inside one chunk is handed out as a
  * view of that chunk (no copy); only a frame that spans chunks is assembled, into a
@@ -263,11 +263,4 @@ export function createFrameStream(registry: Registry, options: FrameCheckOptions
       splitter.end();
     },
   });
-}
-
-/** Writes a frame header for `id` and `payloadLength` into `out` at `pos`. */
-export function writeFrameHeader(out: Uint8Array, pos: number, id: number, payloadLength: number): void {
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  view.setInt32(pos, payloadLength, true);
-  view.setInt32(pos + 4, id, true);
 }

@@ -5,7 +5,7 @@
  *
  * Hytale requires every compressed payload to be one zstd frame that declares its
  * content size; the declared size is checked against the packet's maxSize before
- * anything is allocated (REFERENCE.md §1.4).
+ * anything is allocated (docs/protocol.md, "Compression").
  */
 import zstd from '@bokuweb/zstd-wasm';
 import { ProtocolError } from './errors.js';

@@ -3,13 +3,13 @@ import { ProtocolError, decodeFrame, detectGeneration, fromHex, getGeneration, t
 import { code } from './support/errors.js';
 
 
-// REFERENCE.md §2.5: the worked Connect example (G3 values, referral to "lb":5520)
+// docs/protocol.md, "A worked Connect frame" (G3 values, referral to "lb":5520)
 const WORKED_CONNECT =
   '51000000000000000684ef2baf14000000312e30000000000000000000000000000000000000001122334455667788' +
   '99aabbccddeeff00000000ffffffff04000000070000000a00000003426f6202656e02aabb9015026c62';
 
 describe('generations', () => {
-  test('the worked Connect example of the reference encodes byte for byte', () => {
+  test('the worked Connect example encodes byte for byte', () => {
     const g3 = getGeneration('G3');
     const frame = g3.packet('Connect').encodeFrame({
       protocolCrc: -1356075132,

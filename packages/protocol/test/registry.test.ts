@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { generations, getGeneration } from '@handoff/protocol';
+import { MAX_PACKET_SIZE, generations, getGeneration } from '@handoff/protocol';
 
 describe.each(generations.map((g) => [g.id, g] as const))('%s registry and layouts', (_id, generation) => {
   const modelled = generation.modelled.map((name) => [name] as const);
@@ -48,9 +48,9 @@ test('G3 carries directions and channels; older registries carry neither', () =>
   expect(g1.byName('SetChunk')).toMatchObject({ channel: 'Default', direction: undefined });
 });
 
-test('the layouts that changed between generations are the ones the reference names', () => {
+test('the layouts that changed between generations are the ones docs/protocol.md names', () => {
   expect(getGeneration('G1').packet('Connect').layout.variableBlockStart).toBe(102);
   expect(getGeneration('G2').packet('Connect').layout.variableBlockStart).toBe(66);
   expect(getGeneration('G2').packet('WorldLoadProgress').descriptor.maxSize).toBe(16384014);
-  expect(getGeneration('G3').packet('WorldLoadProgress').descriptor.maxSize).toBe(0x64000000);
+  expect(getGeneration('G3').packet('WorldLoadProgress').descriptor.maxSize).toBe(MAX_PACKET_SIZE);
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { FrameSplitter, ProtocolError, createFrameStream, fromHex, getGeneration, toHex, type WireFrame } from '@handoff/protocol';
+import { FrameSplitter, ProtocolError, createFrameStream, fromHex, getGeneration, toHex, writeFrameHeader, type WireFrame } from '@handoff/protocol';
 import { code } from './support/errors.js';
 
 const g3 = getGeneration('G3');
@@ -70,8 +70,7 @@ describe('FrameSplitter', () => {
     const splitter = new FrameSplitter(g3.registry);
     // WorldSettings may be up to 1.6 GB: declare 1 GB, send 10 bytes
     const header = new Uint8Array(18);
-    new DataView(header.buffer).setInt32(0, 1 << 30, true);
-    new DataView(header.buffer).setInt32(4, 20, true);
+    writeFrameHeader(header, 0, 20, 1 << 30);
     expect(splitter.push(header)).toEqual([]);
     expect(splitter.buffered).toBe(18);
   });

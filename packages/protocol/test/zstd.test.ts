@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import {
+  MAX_PACKET_SIZE,
   ProtocolError,
+  frameFromPayload,
   compressPayload,
   decodeFrame,
   decompressPayload,
@@ -32,7 +34,7 @@ describe('zstd', () => {
     // header declaring 4 GiB - 1 in a 9-byte input
     const huge = fromHex('28b52ffd' + 'a0' + 'ffffffff');
     expect(zstdContentSize(huge)).toBe(0xffffffff);
-    expect(code(() => decompressPayload(huge, 0x64000000))).toBe('ERR_PROTOCOL_ZSTD_TOO_LARGE');
+    expect(code(() => decompressPayload(huge, MAX_PACKET_SIZE))).toBe('ERR_PROTOCOL_ZSTD_TOO_LARGE');
     expect(code(() => decompressPayload(new Uint8Array(100), 50))).toBe('ERR_PROTOCOL_ZSTD_TOO_LARGE');
   });
 
@@ -57,10 +59,7 @@ describe('zstd', () => {
     // opaque compressed packets are decompressed too
     const entityUpdates = g3.registry.byName('EntityUpdates')!;
     const payload = compressPayload(Uint8Array.of(0));
-    const opaque = new Uint8Array(8 + payload.length);
-    new DataView(opaque.buffer).setInt32(0, payload.length, true);
-    new DataView(opaque.buffer).setInt32(4, entityUpdates.id, true);
-    opaque.set(payload, 8);
+    const opaque = frameFromPayload(entityUpdates.id, payload);
     expect(decodeFrame(g3, opaque)).toMatchObject({ modelled: false, name: 'EntityUpdates', payload: Uint8Array.of(0) });
   });
 

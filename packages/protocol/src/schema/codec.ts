@@ -5,6 +5,7 @@
  */
 import { asBuffer } from '../bytes.js';
 import { ProtocolError, truncated } from '../errors.js';
+import { MAX_PACKET_SIZE } from '../frame.js';
 
 /** Where a decoder reads: a view of the payload and a cursor. */
 export class ReadContext {
@@ -153,14 +154,12 @@ export function check<I>(codec: Codec<unknown, I>, value: I): ProtocolError | un
   }
 }
 
-/** Adds two sizes, saturating at the protocol's maximum so worst cases stay finite. */
+/** Adds two sizes, saturating at {@link MAX_PACKET_SIZE} (where the server's generated `MAX_SIZE`s saturate) so worst cases stay finite. */
 export function addMax(a: number, b: number): number {
-  return Math.min(a + b, MAX_SIZE_CAP);
+  return Math.min(a + b, MAX_PACKET_SIZE);
 }
 
+/** Multiplies two sizes, saturating at {@link MAX_PACKET_SIZE}. */
 export function mulMax(a: number, b: number): number {
-  return Math.min(a * b, MAX_SIZE_CAP);
+  return Math.min(a * b, MAX_PACKET_SIZE);
 }
-
-/** The server's `ProtocolSettings.MAX_PACKET_SIZE`: generated `MAX_SIZE`s saturate here. */
-export const MAX_SIZE_CAP = 0x64000000;

@@ -1,5 +1,5 @@
 /**
- * Arrays, maps, polymorphic values and recursive references (REFERENCE.md §2.4 items 6–9).
+ * Arrays, maps, polymorphic values and recursive references (docs/protocol.md, "Struct layout": arrays, maps, nested structs, polymorphic values).
  *
  * Counts are VarInts. Before anything is allocated, a count is checked against the
  * field's maximum and against the bytes left (count × the element's minimum size), so
@@ -8,7 +8,8 @@
 import { ProtocolError, invalidValue, truncated, withPath } from '../errors.js';
 import { readVarIntAt, varIntSize, writeVarIntAt } from '../varint.js';
 import type { AnyCodec, Codec, Infer, InferInput, Json, ReadContext } from './codec.js';
-import { MAX_SIZE_CAP, addMax, mulMax } from './codec.js';
+import { MAX_PACKET_SIZE } from '../frame.js';
+import { addMax, mulMax } from './codec.js';
 
 function readCount(r: ReadContext, max: number, minElement: number, what: string): number {
   const { value: count, length } = readVarIntAt(r.bytes, r.pos, r.end);
@@ -256,7 +257,7 @@ export function lazy<T, I = T>(name: string, target: () => Codec<T, I>, minSize:
     fromJson: (json) => target().fromJson(json),
     maxSize() {
       // a recursive type's worst case is unbounded: saturate like the server's generator
-      if (maxSizeGuard) return MAX_SIZE_CAP;
+      if (maxSizeGuard) return MAX_PACKET_SIZE;
       maxSizeGuard = true;
       try {
         return target().maxSize();

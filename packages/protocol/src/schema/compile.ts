@@ -8,7 +8,7 @@
 import { isUuid, uuidFromBytes, uuidToBytes } from '../bytes.js';
 import { ProtocolError, invalidValue, truncated, withPath } from '../errors.js';
 import { floatToHalf, halfToFloat } from '../half.js';
-import type { AnyCodec, ReadContext, WriteContext } from './codec.js';
+import { ReadContext, type AnyCodec, type WriteContext } from './codec.js';
 
 export interface CompiledFieldInfo {
   readonly name: string;
@@ -241,4 +241,68 @@ export function compileStruct(plan: StructPlan): CompiledStruct {
   };`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   return new Function(...names, source)(...values) as CompiledStruct;
+}
+
+/** What {@link compileFixedReader} reads: fields at fixed offsets of one packet's payload. */
+export interface FixedReaderPlan {
+  /** The packet (or struct) name, for errors. */
+  readonly name: string;
+  /** Bytes the payload must have from its start (the fixed block). */
+  readonly need: number;
+  /** The fields to read; each has `offset >= 0`. */
+  readonly fields: readonly CompiledFieldInfo[];
+}
+
+/** An inline read of an int32 LE from `bytes` without a DataView (the common case of the fixed readers). */
+function int32Read(at: string): string {
+  return `(bytes[${at}] | (bytes[${at} + 1] << 8) | (bytes[${at} + 2] << 16) | (bytes[${at} + 3] << 24))`;
+}
+
+/**
+ * Compiles a reader of a few fixed-offset fields of a payload into one specialised function:
+ * a length check against the fixed block, then one inline read per field (null bits honoured),
+ * returned as one object literal. Nothing else of the payload is looked at.
+ */
+export function compileFixedReader(plan: FixedReaderPlan): (bytes: Uint8Array, start: number) => Record<string, unknown> {
+  const { name, need, fields } = plan;
+  const q = JSON.stringify;
+  const codecs = fields.map((f) => f.codec);
+  const enums = fields.map((f) => (f.codec.spec.kind === 'enum' ? f.codec.spec.values : undefined));
+  const reads = fields.map((f, i) => {
+    const at = `start + ${f.offset}`;
+    const spec = f.codec.spec;
+    const inline = spec.kind === 'int' && spec.bits === 32 && spec.signed ? int32Read(at) : inlineRead(f.codec, i, at);
+    const expr = inline ?? `(r.pos = ${at}, c${i}.read(r))`;
+    return f.bit >= 0 ? `(${bitTest(f)} ? ${expr} : null)` : expr;
+  });
+  const body: string[] = [];
+  body.push(`if (start + ${need} > bytes.length) throw short(Math.max(0, bytes.length - start));`);
+  if (reads.some((expr) => expr.includes('r.'))) body.push(`const r = new RC(bytes, start);`);
+  body.push(`let field = '';`);
+  body.push(`try {`);
+  fields.forEach((f, i) => body.push(`field = ${q(f.name)}; const v${i} = ${reads[i]};`));
+  body.push(`return { ${fields.map((f, i) => `${q(f.name)}: v${i}`).join(', ')} };`);
+  body.push(`} catch (error) { throw tag(error, field); }`);
+
+  const helpers = {
+    short: (available: number) =>
+      new ProtocolError('ERR_PROTOCOL_TRUNCATED', `${name} needs ${need} byte(s), ${available} available`, { packet: name }),
+    tag: (error: unknown, field: string) => {
+      if (error instanceof ProtocolError && error.packet === undefined) error.packet = name;
+      return withPath(error, field);
+    },
+    badEnum: (i: number, b: number) => {
+      throw new ProtocolError('ERR_PROTOCOL_INVALID_ENUM', `${b} is not a value of ${fields[i]!.name}'s enum`);
+    },
+    u2s: uuidFromBytes,
+    h2f: halfToFloat,
+    RC: ReadContext,
+  };
+  const names = [...Object.keys(helpers), ...codecs.map((_, i) => `c${i}`), ...enums.map((_, i) => `e${i}`)];
+  const values = [...Object.values(helpers), ...codecs, ...enums];
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function(...names, `return function read(bytes, start) { ${body.join('\n')} };`)(...values) as (
+    bytes: Uint8Array,
+    start: number,
+  ) => Record<string, unknown>;
 }

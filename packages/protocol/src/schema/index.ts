@@ -55,7 +55,7 @@ export const t = {
 } as const;
 
 export type { AnyCodec, Codec, CodecSpec, FieldSpec, Infer, InferInput, Json, VariantSpec } from './codec.js';
-export { MAX_SIZE_CAP, ReadContext, WriteContext, check, decodeWith, encodeWith } from './codec.js';
+export { ReadContext, WriteContext, check, decodeWith, encodeWith } from './codec.js';
 export type { FieldLayout, NullableField, Shape, StructCodec, StructInput, StructLayout, StructValue } from './struct.js';
 export { MAX_NESTING } from './struct.js';
 export type { Variant } from './collections.js';

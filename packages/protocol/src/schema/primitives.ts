@@ -1,11 +1,12 @@
 /**
- * Scalar and string types, exactly as REFERENCE.md §2 describes them: little-endian
+ * Scalar and string types, exactly as the server writes them (docs/protocol.md, "Primitives"): little-endian
  * integers and floats, half floats, big-endian UUIDs, one-byte enums and bools,
  * fixed and VarInt-prefixed strings (maximum on the byte length) and byte arrays.
  */
 import { fromHex, isUuid, toHex, uuidFromBytes, uuidToBytes } from '../bytes.js';
 import { ProtocolError, invalidValue, truncated } from '../errors.js';
 import { floatToHalf, halfToFloat } from '../half.js';
+import { MAX_PACKET_SIZE } from '../frame.js';
 import { readVarIntAt, varIntSize, writeVarIntAt } from '../varint.js';
 import type { Codec, CodecSpec, Json, ReadContext, WriteContext } from './codec.js';
 
@@ -338,7 +339,7 @@ export function varString(max: number, encoding: Encoding = 'utf8'): Codec<strin
       return json as string;
     },
     // the server's generated MAX_SIZE assumes 4 bytes per UTF-8 character
-    maxSize: () => Math.min(5 + max * (encoding === 'utf8' ? 4 : 1), 0x64000000),
+    maxSize: () => Math.min(5 + max * (encoding === 'utf8' ? 4 : 1), MAX_PACKET_SIZE),
   };
 }
 
@@ -388,6 +389,6 @@ export function bytes(max: number): Codec<Uint8Array> {
       measure(out);
       return out;
     },
-    maxSize: () => Math.min(5 + max, 0x64000000),
+    maxSize: () => Math.min(5 + max, MAX_PACKET_SIZE),
   };
 }

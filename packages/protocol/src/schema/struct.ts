@@ -1,5 +1,5 @@
 /**
- * The generated-code struct layout of REFERENCE.md §2.4:
+ * The struct layout of the server's generated packet classes (docs/protocol.md, "Struct layout"):
  *
  * 1. nullable bit field (one bit per nullable field, LSB first, as many bytes as needed);
  * 2. fixed-size fields at constant offsets (a null fixed field is written as zeros);
@@ -15,7 +15,7 @@
 import { ProtocolError, invalidValue, withPath } from '../errors.js';
 import { compileStruct } from './compile.js';
 import type { AnyCodec, Codec, FieldSpec, Infer, InferInput, Json, ReadContext, WriteContext } from './codec.js';
-import { MAX_SIZE_CAP } from './codec.js';
+import { MAX_PACKET_SIZE } from '../frame.js';
 
 /** Marks a struct field as nullable (a bit in the null field). Only valid inside {@link struct}. */
 export interface NullableField<C extends AnyCodec> {
@@ -186,7 +186,7 @@ export function struct<S extends Shape>(name: string, shape: S, options: StructO
     fromJson,
     maxSize: () => {
       let total = variableBlockStart;
-      for (const f of varFields) total = Math.min(total + f.codec.maxSize(), MAX_SIZE_CAP);
+      for (const f of varFields) total = Math.min(total + f.codec.maxSize(), MAX_PACKET_SIZE);
       return total;
     },
   };
