@@ -8,5 +8,5 @@
  * ```
  */
 export { main } from './main.js';
-export { errorCodes, CliError, type CliErrorCode } from './errors.js';
+export { CliError, cliErrorCodes, isCliError, type CliErrorCode } from './errors.js';
 export type { CliIo } from './io.js';

@@ -1,15 +1,15 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ProtocolError } from '@handoff/protocol';
+import { isProtocolError } from '@handoff/protocol';
 import { decodeCommand, encodeCommand, vectorsCommand } from './commands/codec.js';
 import { demoCommand } from './commands/demo.js';
-import { CliError } from './errors.js';
+import { isCliError } from './errors.js';
 import { type CliIo, processIo } from './io.js';
 
 /** One line per failure, never a stack trace: `CODE: message`. */
 function reportError(error: unknown, io: CliIo): number {
-  if (error instanceof ProtocolError) {
+  if (isProtocolError(error)) {
     io.stderr(`${error.code}${error.location ? ` at ${error.location}` : ''}: ${error.message}`);
-  } else if (error instanceof CliError) {
+  } else if (isCliError(error)) {
     io.stderr(`${error.code}: ${error.message}`);
   } else if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;

@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
-import { main } from '@handoff/cli';
+import { describe, expect, test, vi } from 'vitest';
+import { CliError, cliErrorCodes, isCliError, main } from '@handoff/cli';
 import { publicVectors } from '@handoff/protocol';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
@@ -103,4 +103,28 @@ test('the demo decodes every public vector', async () => {
   expect(r.code).toBe(0);
   expect(r.out.at(-1)).toMatch(/^\d+ passed, 0 failed$/);
   expect(r.out.join('\n')).toContain('"worldUuid": "0b1e4c2a-7d3f-4e5a-9c8b-1a2b3c4d5e6f"');
+});
+
+describe('errors', () => {
+  test('every code carries the package prefix and says what to do', () => {
+    for (const [code, meaning] of Object.entries(cliErrorCodes)) {
+      expect(code).toMatch(/^ERR_CLI_[A-Z_]+$/);
+      expect(meaning.length).toBeGreaterThan(40);
+    }
+  });
+
+  test('isCliError recognises a CliError of a second installed copy; the cause is kept', async () => {
+    vi.resetModules();
+    const copy = await import('@handoff/cli');
+    vi.resetModules();
+    const cause = new SyntaxError('Unexpected token');
+    const foreign = new copy.CliError('ERR_CLI_BAD_JSON', 'the value is not JSON', { cause });
+    expect(foreign).not.toBeInstanceOf(CliError);
+    expect(isCliError(foreign)).toBe(true);
+    expect(isCliError(foreign, 'ERR_CLI_BAD_JSON')).toBe(true);
+    expect(isCliError(foreign, 'ERR_CLI_FILE')).toBe(false);
+    expect(foreign.cause).toBe(cause);
+    expect(isCliError(Object.assign(new Error('x'), { code: 'ERR_CLI_USAGE' }))).toBe(false);
+    expect(new CliError('ERR_CLI_USAGE').message).toBe(cliErrorCodes.ERR_CLI_USAGE);
+  });
 });

@@ -33,7 +33,7 @@ export async function encodeCommand(args: EncodeArgs, io: CliIo): Promise<number
   try {
     json = JSON.parse(args.json);
   } catch (error) {
-    throw new CliError('ERR_CLI_BAD_JSON', `the value is not JSON: ${(error as Error).message}`);
+    throw new CliError('ERR_CLI_BAD_JSON', `the value is not JSON: ${(error as Error).message}`, { cause: error });
   }
   const codec = generation.packet(args.packet as never);
   const frame = codec.encodeFrame(codec.fromJson(json), args.level === undefined ? {} : { level: args.level });
@@ -48,7 +48,7 @@ export async function vectorsCommand(file: string, io: CliIo, options: { quiet?:
   try {
     vectors = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new CliError('ERR_CLI_FILE', `cannot read vectors from ${file}: ${(error as Error).message}`);
+    throw new CliError('ERR_CLI_FILE', `cannot read vectors from ${file}: ${(error as Error).message}`, { cause: error });
   }
   const results = checkVectors(vectors);
   let passed = 0;
