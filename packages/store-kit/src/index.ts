@@ -11,5 +11,5 @@
  * await closeRedis({ redis, owned }, 500);
  * ```
  */
-export { FAIL_FAST_REDIS_OPTIONS, closeRedis, openRedis, waitReady, type DebugLogger, type RedisHandle, type RedisSource } from './redis-connection.js';
+export { FAIL_FAST_REDIS_OPTIONS, closeRedis, openRedis, waitReady, type RedisHandle, type RedisSource } from './redis-connection.js';
 export { withDeadline, type DeadlineKind, type DeadlineOptions } from './deadline.js';

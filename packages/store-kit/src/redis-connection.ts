@@ -2,12 +2,8 @@
  * The Redis client of a store: one the caller owns (adopted, kept open), or one the store opens from a
  * URL with fail-fast options, waits for, and closes.
  */
+import type { Logger } from '@handoff/types';
 import { Redis, type RedisOptions } from 'ioredis';
-
-/** The pino-compatible logger shape the stores take (only `debug` is used here). */
-export interface DebugLogger {
-  debug?(obj: object, msg?: string): void;
-}
 
 /** Either a client you own (kept open by the store) or a URL (the store opens and closes its own client). */
 export type RedisSource =
@@ -31,8 +27,12 @@ export const FAIL_FAST_REDIS_OPTIONS: RedisOptions = {
   retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
 };
 
-/** Opens (or adopts) the client described by `source`. */
-export function openRedis(source: RedisSource, logger: DebugLogger | undefined, component: string): RedisHandle {
+/**
+ * Opens (or adopts) the client described by `source`; connection errors go to `logger.debug` (with
+ * `component`), never to the console. Callers validate `source` first and throw their own typed error;
+ * a source with neither `redis` nor `url` is a `TypeError` here (a bug in the calling store).
+ */
+export function openRedis(source: RedisSource, logger: Logger | undefined, component: string): RedisHandle {
   if (source.redis !== undefined) return { redis: source.redis, owned: false };
   if (typeof source.url !== 'string') throw new TypeError('a Redis store needs `redis` (a client) or `url`');
   const redis = new Redis(source.url, { ...FAIL_FAST_REDIS_OPTIONS, ...source.redisOptions });

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import type {} from '../../../test/support/redis-global-setup.js';
 import { expect, inject, test } from 'vitest';
 import { closeRedis, openRedis, waitReady } from '@handoff/store-kit';
 
