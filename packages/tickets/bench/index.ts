@@ -13,17 +13,16 @@ import {
   createRedisReplayStore,
   createTicketIssuer,
   createTicketVerifier,
-  parseBackendId,
-  parseClientUuid,
   type ReplayStore,
 } from '../src/index.js';
+import { parseBackendId, parseClientUuid, parsePoolId } from '@handoff/types';
 
 const ROUNDS = 9;
 const BATCH = 600;
 const CLIENT = parseClientUuid('0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d');
 const SOURCE = parseBackendId('lobby-1');
 const TARGET = parseBackendId('game-7');
-const BINDING = { clientUuid: CLIENT, sourceBackendId: SOURCE, targetBackendId: TARGET };
+const BINDING = { clientUuid: CLIENT, source: SOURCE, target: TARGET };
 
 
 async function scenario(alg: 'EdDSA' | 'HS256', store: ReplayStore, concurrency: number) {
@@ -39,7 +38,7 @@ async function scenario(alg: 'EdDSA' | 'HS256', store: ReplayStore, concurrency:
   const verifier = createTicketVerifier({ keyRing, replayStore: store, maxTtlSeconds: 60, replayTimeoutMs: 5_000 });
   const total = (ROUNDS + 1) * BATCH;
   const tokens: string[] = [];
-  for (let i = 0; i < total; i++) tokens.push(await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, pool: 'bench' }));
+  for (let i = 0; i < total; i++) tokens.push(await issuer.issue({ clientUuid: CLIENT, target: TARGET, pool: parsePoolId('bench') }));
   let next = 0;
   const runBatch = async () => {
     let remaining = BATCH;

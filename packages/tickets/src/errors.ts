@@ -1,9 +1,12 @@
 /**
  * Error codes of `@handoff/tickets`. Every error this package throws is a {@link TicketError} carrying
- * one of these stable `code`s; `cause` is set where there is one. Messages never contain the token,
- * the nonce, the state bytes or any key material.
+ * one of these stable `code`s; `cause` is set where there is one. Messages and causes never contain
+ * the token, the nonce, the state bytes or any key material.
  */
-export const errorCodes = {
+import { HandoffError, isHandoffError, isTypesError } from '@handoff/types';
+
+/** The error-code table of this package (`docs/errors.md` is generated from it). */
+export const ticketErrorCodes = {
   ERR_TICKET_MALFORMED:
     'the ticket is not a well-formed handoff migration ticket (segments, base64url, JSON, header or claims): refuse it and fall back to referral',
   ERR_TICKET_TOO_LARGE:
@@ -41,7 +44,7 @@ export const errorCodes = {
 } as const;
 
 /** A stable error code of this package. */
-export type TicketErrorCode = keyof typeof errorCodes;
+export type TicketErrorCode = keyof typeof ticketErrorCodes;
 
 /** Options of a {@link TicketError}. */
 export interface TicketErrorOptions {
@@ -51,32 +54,53 @@ export interface TicketErrorOptions {
   readonly reason?: string;
 }
 
-/** The typed error of `@handoff/tickets`. Its message and fields never contain the token or secrets. */
-export class TicketError extends Error {
+/**
+ * The typed error of `@handoff/tickets`. Its message, fields and `cause` never contain the token or
+ * secrets. Check it with {@link isTicketError}, which also recognises errors of another installed
+ * copy of this package.
+ */
+export class TicketError extends HandoffError<TicketErrorCode> {
   override readonly name = 'TicketError';
-  readonly code: TicketErrorCode;
   readonly reason: string | undefined;
 
-  constructor(code: TicketErrorCode, message: string = errorCodes[code], options: TicketErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+  constructor(code: TicketErrorCode, message: string = ticketErrorCodes[code], options: TicketErrorOptions = {}) {
+    super('tickets', code, message, options.cause === undefined ? {} : { cause: options.cause });
     this.reason = options.reason;
   }
 }
 
-/** True when `error` is a {@link TicketError}, optionally with the given `code`. */
-export function isTicketError(error: unknown, code?: TicketErrorCode): error is TicketError {
-  return error instanceof TicketError && (code === undefined || error.code === code);
+/**
+ * True when `value` is a {@link TicketError} (of `code` when given), whichever installed copy of this
+ * package made it (the check reads the error brand of `@handoff/types`, not the class).
+ */
+export function isTicketError(value: unknown, code?: TicketErrorCode): value is TicketError {
+  return isHandoffError(value, 'tickets', code);
 }
 
 /**
- * A cause that is safe to attach: keeps the name and message of `error` but drops every other field
- * (client libraries attach the failed command and its arguments, which would carry the nonce).
+ * `ERR_TICKET_INVALID_ARGUMENT` for a value the API validates: runs `parse` (a parser of
+ * `@handoff/types`) and turns its `TypesError` into a `TicketError` that keeps it as `cause`.
+ */
+export function parseArgument<T>(parse: (value: unknown) => T, value: unknown, reason: string, message: string): T {
+  try {
+    return parse(value);
+  } catch (error) {
+    if (!isTypesError(error)) throw error;
+    throw new TicketError('ERR_TICKET_INVALID_ARGUMENT', message, { reason, cause: error });
+  }
+}
+
+/**
+ * A cause that is safe to attach: keeps the name, the message and a string `code` of `error` (jose's
+ * `ERR_JWS_…`, a Node system code) but drops every other field and any nested cause (client
+ * libraries attach the failed command and its arguments, which would carry the nonce).
  */
 export function sanitizeCause(error: unknown): Error {
   if (error instanceof Error) {
     const clean = new Error(error.message);
     clean.name = error.name;
+    const { code } = error as { code?: unknown };
+    if (typeof code === 'string') Object.defineProperty(clean, 'code', { value: code, enumerable: true });
     return clean;
   }
   return new Error(String(error));

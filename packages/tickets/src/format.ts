@@ -4,7 +4,7 @@
  * encodes both strictly; it performs no cryptography.
  */
 import { TicketError } from './errors.js';
-import { BACKEND_ID_PATTERN, CLIENT_UUID_PATTERN, SESSION_ID_PATTERN } from './ids.js';
+import { BACKEND_ID_PATTERN, CLIENT_UUID_PATTERN, SESSION_ID_PATTERN } from '@handoff/types';
 
 /** The `typ` header value every ticket carries. */
 export const TICKET_TYP = 'handoff-migration+jwt';

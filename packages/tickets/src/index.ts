@@ -3,13 +3,14 @@
  * signed (EdDSA or HS256), short-lived, single-use, bound to the client and to the source and
  * target backends, carried in `Connect.referralData`. Format: docs/tickets.md.
  *
+ * The ids a ticket binds (`ClientUuid`, `BackendId`, `PoolId`, `SessionId`) and their parsers come
+ * from `@handoff/types`, the vocabulary every Handoff package shares.
+ *
  * @example
  * ```ts
  * import { generateKeyPairSync } from 'node:crypto';
- * import {
- *   createKeyRing, createTicketIssuer, createTicketVerifier, createMemoryReplayStore,
- *   parseBackendId, parseClientUuid,
- * } from '@handoff/tickets';
+ * import { createKeyRing, createTicketIssuer, createTicketVerifier, createMemoryReplayStore } from '@handoff/tickets';
+ * import { parseBackendId, parseClientUuid, parsePoolId } from '@handoff/types';
  *
  * const { privateKey } = generateKeyPairSync('ed25519');
  * const keyRing = createKeyRing();
@@ -20,101 +21,44 @@
  * const player = parseClientUuid('3f2b8c1e-0d4a-4c6b-9e7f-1a2b3c4d5e6f');
  *
  * const issuer = createTicketIssuer({ keyRing, issuer: lobby, ttlSeconds: 30 });
- * const token = await issuer.issue({ clientUuid: player, targetBackendId: game, pool: 'minigames' });
+ * const token = await issuer.issue({ clientUuid: player, target: game, pool: parsePoolId('minigames') });
  *
  * const verifier = createTicketVerifier({ keyRing, replayStore: createMemoryReplayStore() });
- * const ticket = await verifier.verify(token, { clientUuid: player, sourceBackendId: lobby, targetBackendId: game });
+ * const ticket = await verifier.verify(token, { clientUuid: player, source: lobby, target: game });
  * ticket.pool; // 'minigames'; a second verify of `token` throws ERR_TICKET_REPLAYED
  * ```
  * @packageDocumentation
  */
-export { TicketError, errorCodes, isTicketError, type TicketErrorCode, type TicketErrorOptions } from './errors.js';
-export {
-  parseClientUuid,
-  clientUuidFromBytes,
-  parseBackendId,
-  parsePoolId,
-  parseSessionId,
-  isClientUuid,
-  isBackendId,
-  CLIENT_UUID_PATTERN,
-  BACKEND_ID_PATTERN,
-  SESSION_ID_PATTERN,
-  type ClientUuid,
-  type BackendId,
-  type PoolId,
-  type SessionId,
-} from './ids.js';
-export {
-  TICKET_TYP,
-  MAX_TICKET_BYTES,
-  NONCE_BYTES,
-  TICKET_ALGORITHMS,
-  KID_PATTERN,
-  STATE_REF_PATTERN,
-  type TicketAlgorithm,
-  type TicketHeader,
-  type TicketClaims,
-  type StateClaim,
-} from './format.js';
+export { TicketError, isTicketError, ticketErrorCodes, type TicketErrorCode } from './errors.js';
 export {
   createKeyRing,
   keyRingFromJwks,
-  MIN_HS256_SECRET_BYTES,
-  type KeyRing,
-  type KeyRingInit,
-  type KeyInput,
-  type KeyOptions,
   type KeyInfo,
+  type KeyInput,
+  type KeyRing,
   type KeyRingEvent,
+  type KeyRingInit,
   type TicketJwks,
 } from './key-ring.js';
-export {
-  createTicketIssuer,
-  type TicketIssuer,
-  type TicketIssuerInit,
-  type IssueInput,
-  type IssueOptions,
-  type StateMode,
-} from './issuer.js';
-export {
-  createTicketVerifier,
-  replayTtlMs,
-  type TicketVerifier,
-  type TicketVerifierInit,
-  type VerifyExpectations,
-  type VerifyOptions,
-} from './verifier.js';
-export { isVerifiedTicket, type VerifiedTicket, type TicketState } from './verified-ticket.js';
-export type { ReplayStore, ConsumeOptions, ConsumeResult, ProbeOptions } from './replay-store.js';
+export { createTicketIssuer, type IssueInput, type TicketIssuer, type TicketIssuerInit } from './issuer.js';
+export { createTicketVerifier, type TicketVerifier, type TicketVerifierInit, type VerifyExpectations } from './verifier.js';
+export { isVerifiedTicket, type TicketState, type VerifiedTicket } from './verified-ticket.js';
+export type { ReplayStore } from './replay-store.js';
 export { createMemoryReplayStore, type MemoryReplayStore, type MemoryReplayStoreInit } from './memory-replay-store.js';
-export {
-  createRedisReplayStore,
-  DEFAULT_REPLAY_KEY_PREFIX,
-  type RedisReplayStore,
-  type RedisReplayStoreInit,
-} from './redis-replay-store.js';
-export type { RedisSource } from '@handoff/store-kit';
+export { createRedisReplayStore, type RedisReplayStore, type RedisReplayStoreInit } from './redis-replay-store.js';
 export {
   checkTicketState,
-  loadTicketState,
-  stateSha256,
   createMemoryStateStore,
-  type TicketStateStore,
-  type StatePutOptions,
-  type StateGetOptions,
-  type LoadStateOptions,
+  loadTicketState,
   type MemoryStateStoreInit,
+  type TicketStateStore,
 } from './state.js';
-export { createRedisStateStore, DEFAULT_STATE_KEY_PREFIX, type RedisStateStoreInit } from './redis-state-store.js';
+export { createRedisStateStore, type RedisStateStoreInit } from './redis-state-store.js';
 export {
   createPoolPolicy,
   type PoolPolicy,
-  type PoolPolicyInit,
-  type PoolStatus,
-  type PoolDisabledReason,
   type PoolPolicyEvent,
+  type PoolPolicyInit,
   type PoolPolicySnapshot,
-  type ReplayStoreHealth,
+  type PoolStatus,
 } from './pool-policy.js';
-export type { Logger } from './logger.js';

@@ -5,8 +5,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CompactSign } from 'jose';
-import { TicketError, isTicketError } from './errors.js';
 import { withDeadline } from '@handoff/store-kit';
+import {
+  isBackendId,
+  isClientUuid,
+  parseBackendId,
+  parsePoolId,
+  parseSessionId,
+  type BackendId,
+  type ClientUuid,
+  type Logger,
+  type PoolId,
+  type SessionId,
+} from '@handoff/types';
+import { TicketError, isTicketError, parseArgument } from './errors.js';
 import {
   MAX_TICKET_BYTES,
   NONCE_BYTES,
@@ -19,8 +31,6 @@ import {
   type TicketClaims,
 } from './format.js';
 import { assertKeyRing, selectSigningKey, type KeyRing } from './key-ring.js';
-import { isBackendId, isClientUuid, parseBackendId, parsePoolId, parseSessionId, type BackendId, type ClientUuid } from './ids.js';
-import type { Logger } from './logger.js';
 import { stateSha256, stateUnavailable, type TicketStateStore } from './state.js';
 
 /** How state is carried: `auto` (inline if the ticket fits, else by reference), or forced. */
@@ -46,13 +56,16 @@ export interface TicketIssuerInit {
   readonly logger?: Logger | undefined;
 }
 
-/** What to issue a ticket for. */
+/** What to issue a ticket for. The issuer's own backend is the source (`iss`). */
 export interface IssueInput {
+  /** The player (`sub`). */
   readonly clientUuid: ClientUuid;
-  readonly targetBackendId: BackendId;
-  readonly pool?: string | undefined;
+  /** The backend the player joins (`aud`). */
+  readonly target: BackendId;
+  /** The target's pool (`pool`); keys restricted to pools sign only tickets of their pools. */
+  readonly pool?: PoolId | undefined;
   /** The proxy session id (`sid`). */
-  readonly sessionId?: string | undefined;
+  readonly sessionId?: SessionId | undefined;
   /** Player state handed to the target backend. */
   readonly state?: Uint8Array | undefined;
   /** Default `auto`. */
@@ -83,7 +96,7 @@ function invalid(reason: string, message: string): TicketError {
 export function createTicketIssuer(init: TicketIssuerInit): TicketIssuer {
   assertKeyRing(init.keyRing);
   const { keyRing, stateStore, logger } = init;
-  const issuer = parseBackendId(init.issuer);
+  const issuer = parseArgument(parseBackendId, init.issuer, 'backend-id', 'issuer must be a BackendId (parseBackendId)');
   const ttl = init.ttlSeconds ?? 30;
   if (!Number.isSafeInteger(ttl) || ttl < 1 || ttl > 3600) throw invalid('ttlSeconds', 'ttlSeconds must be an integer in 1..3600');
   const graceSeconds = init.stateGraceSeconds ?? 30;
@@ -113,9 +126,10 @@ export function createTicketIssuer(init: TicketIssuerInit): TicketIssuer {
     async issue(input, options = {}) {
       if (typeof input !== 'object' || input === null) throw invalid('input', 'invalid issue input');
       if (!isClientUuid(input.clientUuid)) throw invalid('client-uuid', 'clientUuid must be a ClientUuid (parseClientUuid)');
-      if (!isBackendId(input.targetBackendId)) throw invalid('backend-id', 'targetBackendId must be a BackendId (parseBackendId)');
-      const pool = input.pool === undefined ? undefined : parsePoolId(input.pool);
-      const sid = input.sessionId === undefined ? undefined : parseSessionId(input.sessionId);
+      if (!isBackendId(input.target)) throw invalid('backend-id', 'target must be a BackendId (parseBackendId)');
+      const pool = input.pool === undefined ? undefined : parseArgument(parsePoolId, input.pool, 'pool-id', 'pool must be a PoolId (parsePoolId)');
+      const sid =
+        input.sessionId === undefined ? undefined : parseArgument(parseSessionId, input.sessionId, 'session-id', 'sessionId must be a SessionId (parseSessionId)');
       const mode = input.stateMode ?? 'auto';
       if (mode !== 'auto' && mode !== 'inline' && mode !== 'reference') throw invalid('state-mode', 'invalid stateMode');
       const { state } = input;
@@ -132,7 +146,7 @@ export function createTicketIssuer(init: TicketIssuerInit): TicketIssuer {
       if (!(nonce instanceof Uint8Array) || nonce.length !== NONCE_BYTES) throw invalid('random', 'random() must return the requested bytes');
       const base: TicketClaims = {
         iss: issuer,
-        aud: input.targetBackendId,
+        aud: input.target,
         sub: input.clientUuid,
         jti: base64url(nonce),
         iat,

@@ -5,8 +5,8 @@
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
-import { TicketError } from './errors.js';
-import { BACKEND_ID_PATTERN } from './ids.js';
+import { isPoolId, type PoolId } from '@handoff/types';
+import { TicketError, sanitizeCause } from './errors.js';
 import { KID_PATTERN, decodeBase64urlStrict, type TicketAlgorithm } from './format.js';
 
 /** The shortest HS256 secret accepted, in bytes. */
@@ -20,7 +20,10 @@ export interface KeyOptions {
   readonly notBefore?: Date | number | undefined;
   /** After this instant the key neither signs nor verifies. The issuer stops using it `ttl` earlier. */
   readonly notAfter?: Date | number | undefined;
-  /** Restricts the key to tickets of these pools (a ticket without `pool` is then refused). */
+  /**
+   * Restricts the key to tickets of these pools (a ticket without `pool` is then refused). Plain
+   * strings are accepted (key sets are configuration) and checked against the pool id grammar.
+   */
   readonly pools?: readonly string[] | undefined;
 }
 
@@ -38,7 +41,7 @@ export interface KeyInfo {
   readonly canSign: boolean;
   readonly notBefore: number | undefined;
   readonly notAfter: number | undefined;
-  readonly pools: readonly string[] | undefined;
+  readonly pools: readonly PoolId[] | undefined;
 }
 
 /** What changed in a key ring. */
@@ -91,8 +94,8 @@ interface RingState {
 
 const states = new WeakMap<KeyRing, RingState>();
 
-function invalid(reason: string, message: string): TicketError {
-  return new TicketError('ERR_TICKET_INVALID_ARGUMENT', message, { reason });
+function invalid(reason: string, message: string, cause?: unknown): TicketError {
+  return new TicketError('ERR_TICKET_INVALID_ARGUMENT', message, { reason, ...(cause === undefined ? {} : { cause: sanitizeCause(cause) }) });
 }
 
 function toMs(value: Date | number | undefined, what: string): number | undefined {
@@ -102,11 +105,9 @@ function toMs(value: Date | number | undefined, what: string): number | undefine
   return ms;
 }
 
-function checkPools(pools: readonly string[] | undefined): readonly string[] | undefined {
+function checkPools(pools: readonly string[] | undefined): readonly PoolId[] | undefined {
   if (pools === undefined) return undefined;
-  if (!Array.isArray(pools) || pools.some((p) => typeof p !== 'string' || !BACKEND_ID_PATTERN.test(p))) {
-    throw invalid('key-pools', 'invalid key pools');
-  }
+  if (!Array.isArray(pools) || !pools.every(isPoolId)) throw invalid('key-pools', 'invalid key pools');
   return Object.freeze([...pools]);
 }
 
@@ -123,12 +124,15 @@ interface Imported {
   readonly signKey: CryptoKey | undefined;
 }
 
-/** Imports an Ed25519 JWK; any failure becomes `ERR_TICKET_INVALID_ARGUMENT` without a cause (no key bytes). */
+/**
+ * Imports an Ed25519 JWK; any failure becomes `ERR_TICKET_INVALID_ARGUMENT` whose cause is the
+ * library's error reduced to its name, message and code (never the key bytes).
+ */
 async function importOrRefuse(jwk: JWK, message: string): Promise<CryptoKey> {
   try {
     return (await importJWK(jwk, 'EdDSA', { extractable: false })) as CryptoKey;
-  } catch {
-    throw invalid('key-material', message);
+  } catch (error) {
+    throw invalid('key-material', message, error);
   }
 }
 
@@ -167,8 +171,8 @@ function importPem(pem: string): Promise<Imported> {
   let object: KeyObject;
   try {
     object = pem.includes('PRIVATE KEY') ? createPrivateKey(pem) : createPublicKey(pem);
-  } catch {
-    throw invalid('key-material', 'PEM could not be parsed (expect PKCS#8 or SPKI)');
+  } catch (error) {
+    throw invalid('key-material', 'PEM could not be parsed (expect PKCS#8 or SPKI)', error);
   }
   if (object.asymmetricKeyType !== 'ed25519') throw invalid('key-type', 'PEM keys must be Ed25519');
   return importOkp(object.export({ format: 'jwk' }) as JWK);
@@ -309,7 +313,7 @@ export function assertKeyRing(ring: KeyRing): void {
 
 /** Whether a key may sign or verify tickets of `pool` (`undefined`: a ticket without pool). */
 export function keyAllowsPool(info: KeyInfo, pool: string | undefined): boolean {
-  return info.pools === undefined || (pool !== undefined && info.pools.includes(pool));
+  return info.pools === undefined || (pool !== undefined && (info.pools as readonly string[]).includes(pool));
 }
 
 function inWindow(info: KeyInfo, at: number, toleranceMs: number): boolean {

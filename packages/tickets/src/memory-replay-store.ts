@@ -3,6 +3,7 @@
  * the verifier asks for (the ticket's `exp` plus tolerance); expired entries are reclaimed on every
  * call. When full of live entries it refuses new nonces instead of evicting any.
  */
+import { TicketError } from './errors.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { replayStoreUnavailable, type ConsumeOptions, type ConsumeResult, type ReplayStore } from './replay-store.js';
 
@@ -25,7 +26,9 @@ export interface MemoryReplayStore extends ReplayStore {
 /** Creates an in-memory replay store. */
 export function createMemoryReplayStore(init: MemoryReplayStoreInit = {}): MemoryReplayStore {
   const capacity = init.maxEntries ?? 100_000;
-  if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError('maxEntries must be a positive integer');
+  if (!Number.isSafeInteger(capacity) || capacity < 1) {
+    throw new TicketError('ERR_TICKET_INVALID_ARGUMENT', 'maxEntries must be a positive integer', { reason: 'maxEntries' });
+  }
   const now = init.now ?? Date.now;
   const entries = new Map<string, number>();
   const heap = new ExpiryHeap();

@@ -5,11 +5,10 @@
  * proxy falls back to referral. Store health comes from real probes, never from assumptions: before
  * the first successful probe every pool is disabled (`replay-store-unprobed`).
  */
-import { TicketError, isTicketError } from './errors.js';
 import { withDeadline } from '@handoff/store-kit';
-import { BACKEND_ID_PATTERN } from './ids.js';
+import { parsePoolId, type Logger, type PoolId } from '@handoff/types';
+import { isTicketError, parseArgument } from './errors.js';
 import { assertKeyRing, hasVerificationKey, selectSigningKey, type KeyRing } from './key-ring.js';
-import type { Logger } from './logger.js';
 import { replayStoreUnavailable, type ReplayStore } from './replay-store.js';
 
 /** Why seamless migration is disabled for a pool. */
@@ -33,14 +32,14 @@ export interface ReplayStoreHealth {
 
 /** What the policy reports to subscribers (never awaited). */
 export type PoolPolicyEvent =
-  | { readonly type: 'pool-status'; readonly pool: string; readonly status: PoolStatus; readonly previous: PoolStatus | undefined; readonly at: number }
+  | { readonly type: 'pool-status'; readonly pool: PoolId; readonly status: PoolStatus; readonly previous: PoolStatus | undefined; readonly at: number }
   | { readonly type: 'replay-store-health'; readonly health: ReplayStoreHealth; readonly at: number };
 
 /** A point-in-time view for metrics exporters (no secrets). */
 export interface PoolPolicySnapshot {
   readonly at: number;
   readonly replayStore: ReplayStoreHealth & { readonly kind: string; readonly probes: number; readonly failures: number };
-  readonly pools: Readonly<Record<string, PoolStatus>>;
+  readonly pools: Readonly<Record<PoolId, PoolStatus>>;
 }
 
 /** Construction options of {@link createPoolPolicy}. */
@@ -48,7 +47,7 @@ export interface PoolPolicyInit {
   readonly keyRing: KeyRing;
   readonly replayStore: ReplayStore;
   /** Pools reported in snapshots and events from the start (others are added when first asked about). */
-  readonly pools?: readonly string[] | undefined;
+  readonly pools?: readonly PoolId[] | undefined;
   /** Also require a signing key (the proxy issues tickets for the pool itself). Default false. */
   readonly requireSigningKey?: boolean | undefined;
   /** Lifetime the signing key must cover, in seconds (the issuer's ttl; default 30). */
@@ -67,7 +66,7 @@ export interface PoolPolicyInit {
 /** Decides, per pool, whether seamless migration is enabled. */
 export interface PoolPolicy {
   /** The pool's status now. */
-  status(pool: string): PoolStatus;
+  status(pool: PoolId): PoolStatus;
   /** Probes the replay store now (bounded) and re-evaluates every pool. Never throws. */
   probe(options?: { readonly signal?: AbortSignal | undefined }): Promise<ReplayStoreHealth>;
   /** Asks for a probe soon (deduplicated, rate-limited); e.g. from a verifier's `onReplayStoreUnavailable`. */
@@ -99,7 +98,7 @@ export function createPoolPolicy(init: PoolPolicyInit): PoolPolicy {
   const probeTimeoutMs = init.probeTimeoutMs ?? 1_000;
   const minProbeGapMs = init.minProbeGapMs ?? 1_000;
   const listeners = new Set<(event: PoolPolicyEvent) => void>();
-  const known = new Map<string, PoolStatus>();
+  const known = new Map<PoolId, PoolStatus>();
   let health: ReplayStoreHealth = { healthy: false, reason: 'unprobed', probedAt: undefined, latencyMs: undefined };
   let probes = 0;
   let failures = 0;
@@ -107,10 +106,8 @@ export function createPoolPolicy(init: PoolPolicyInit): PoolPolicy {
   let lastRequestedAt = -Infinity;
   let timer: ReturnType<typeof setInterval> | undefined;
 
-  const checkPool = (pool: string): void => {
-    if (typeof pool !== 'string' || !BACKEND_ID_PATTERN.test(pool)) {
-      throw new TicketError('ERR_TICKET_INVALID_ARGUMENT', 'invalid pool id', { reason: 'pool-id' });
-    }
+  const checkPool = (pool: PoolId): void => {
+    parseArgument(parsePoolId, pool, 'pool-id', 'pool must be a PoolId (parsePoolId)');
   };
 
   const emit = (event: PoolPolicyEvent): void => {
@@ -123,7 +120,7 @@ export function createPoolPolicy(init: PoolPolicyInit): PoolPolicy {
     }
   };
 
-  const evaluate = (pool: string, at: number): PoolStatus => {
+  const evaluate = (pool: PoolId, at: number): PoolStatus => {
     if (!hasVerificationKey(keyRing, pool, at)) return { seamless: false, reason: 'no-verification-key' };
     if (requireSigningKey && selectSigningKey(keyRing, at, pool, signingTtlMs) === undefined) {
       return { seamless: false, reason: 'no-signing-key' };
@@ -132,7 +129,7 @@ export function createPoolPolicy(init: PoolPolicyInit): PoolPolicy {
     return { seamless: true };
   };
 
-  const track = (pool: string, status: PoolStatus, at: number): void => {
+  const track = (pool: PoolId, status: PoolStatus, at: number): void => {
     const previous = known.get(pool);
     if (previous === undefined && known.size >= MAX_TRACKED_POOLS) return;
     known.set(pool, status);

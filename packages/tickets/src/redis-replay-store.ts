@@ -3,9 +3,9 @@
  * `SET <prefix><jti> 1 PX <ttlMs> NX` per ticket. `OK` means first use, nil means replayed.
  * When the connection is not ready the call fails at once (no offline queue); every wait is bounded.
  */
-import type { Logger } from './logger.js';
-import { closeRedis, openRedis, waitReady, withDeadline, type RedisSource } from '@handoff/store-kit';
-import { replayStoreUnavailable, type ConsumeOptions, type ConsumeResult, type ProbeOptions, type ReplayStore } from './replay-store.js';
+import type { Logger } from '@handoff/types';
+import { closeRedis, waitReady, withDeadline, type RedisSource } from '@handoff/store-kit';
+import { openStoreRedis, replayStoreUnavailable, type ConsumeOptions, type ConsumeResult, type ProbeOptions, type ReplayStore } from './replay-store.js';
 import { isTicketError } from './errors.js';
 
 /** Default key prefix of nonce records. The full key is `<prefix><jti>`. */
@@ -30,7 +30,7 @@ export interface RedisReplayStore extends ReplayStore {
 export function createRedisReplayStore(init: RedisReplayStoreInit): RedisReplayStore {
   const keyPrefix = init.keyPrefix ?? DEFAULT_REPLAY_KEY_PREFIX;
   const probeTimeoutMs = init.probeTimeoutMs ?? 1_000;
-  const handle = openRedis(init, init.logger, 'replay-store');
+  const handle = openStoreRedis(init, init.logger, 'replay-store');
   const { redis } = handle;
   const probeKey = `${keyPrefix}probe`;
 

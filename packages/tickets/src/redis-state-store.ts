@@ -4,8 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isTicketError } from './errors.js';
-import type { Logger } from './logger.js';
-import { closeRedis, openRedis, waitReady, withDeadline, type RedisSource } from '@handoff/store-kit';
+import type { Logger } from '@handoff/types';
+import { closeRedis, waitReady, withDeadline, type RedisSource } from '@handoff/store-kit';
+import { openStoreRedis } from './replay-store.js';
 import { newStateRef, stateUnavailable, type TicketStateStore } from './state.js';
 import { STATE_REF_PATTERN } from './format.js';
 
@@ -23,7 +24,7 @@ export type RedisStateStoreInit = RedisSource & {
 export function createRedisStateStore(init: RedisStateStoreInit): TicketStateStore & { readonly kind: 'redis'; readonly keyPrefix: string } {
   const keyPrefix = init.keyPrefix ?? DEFAULT_STATE_KEY_PREFIX;
   const random = init.random ?? ((size: number) => randomBytes(size));
-  const handle = openRedis(init, init.logger, 'state-store');
+  const handle = openStoreRedis(init, init.logger, 'state-store');
   const { redis } = handle;
   const run = async <T>(signal: AbortSignal | undefined, operation: () => Promise<T>): Promise<T> => {
     if (signal?.aborted === true) throw stateUnavailable('aborted', signal.reason);

@@ -3,6 +3,8 @@
  * Implementations: {@link createMemoryReplayStore} (one process) and {@link createRedisReplayStore}
  * (shared by every proxy and backend of a network).
  */
+import { openRedis, type RedisHandle, type RedisSource } from '@handoff/store-kit';
+import type { Logger } from '@handoff/types';
 import { TicketError, sanitizeCause } from './errors.js';
 
 /** `fresh`: this call recorded the nonce (first use). `replayed`: the nonce was already recorded. */
@@ -38,6 +40,17 @@ export interface ReplayStore {
   probe(options?: ProbeOptions): Promise<void>;
   /** Releases what the store owns (a connection it opened). */
   close(): Promise<void>;
+}
+
+/**
+ * Opens the Redis client of a store (store-kit's `openRedis`); a source with neither a client nor a
+ * URL is `ERR_TICKET_INVALID_ARGUMENT` (reason `redis-source`).
+ */
+export function openStoreRedis(source: RedisSource, logger: Logger | undefined, component: string): RedisHandle {
+  if (typeof source !== 'object' || source === null || (source.redis === undefined && typeof source.url !== 'string')) {
+    throw new TicketError('ERR_TICKET_INVALID_ARGUMENT', 'a Redis store needs `redis` (a client) or `url`', { reason: 'redis-source' });
+  }
+  return openRedis(source, logger, component);
 }
 
 /** The error every replay store throws when it cannot answer. */

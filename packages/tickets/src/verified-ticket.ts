@@ -3,7 +3,7 @@
  * type-level symbol, and {@link isVerifiedTicket} checks at runtime that the object came from it.
  */
 import { inspect } from 'node:util';
-import type { BackendId, ClientUuid, PoolId, SessionId } from './ids.js';
+import type { BackendId, ClientUuid, PoolId, SessionId } from '@handoff/types';
 import type { TicketAlgorithm } from './format.js';
 
 declare const verifiedTicketBrand: unique symbol;
@@ -28,10 +28,10 @@ export interface VerifiedTicket {
   readonly alg: TicketAlgorithm;
   /** `sub`: the client the ticket was issued for. */
   readonly clientUuid: ClientUuid;
-  /** `iss`: the source backend. */
-  readonly sourceBackendId: BackendId;
-  /** `aud`: the target backend. */
-  readonly targetBackendId: BackendId;
+  /** `iss`: the backend the player comes from. */
+  readonly source: BackendId;
+  /** `aud`: the backend the ticket admits the player to. */
+  readonly target: BackendId;
   /** `iat`, seconds since the epoch. */
   readonly issuedAt: number;
   /** `exp`, seconds since the epoch. */
@@ -53,8 +53,8 @@ function redacted(ticket: VerifiedTicketFields): Record<string, unknown> {
     kid: ticket.kid,
     alg: ticket.alg,
     clientUuid: ticket.clientUuid,
-    sourceBackendId: ticket.sourceBackendId,
-    targetBackendId: ticket.targetBackendId,
+    source: ticket.source,
+    target: ticket.target,
     issuedAt: ticket.issuedAt,
     expiresAt: ticket.expiresAt,
     pool: ticket.pool,

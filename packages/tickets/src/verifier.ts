@@ -3,12 +3,11 @@
  * and consumes the nonce last, so a ticket that fails any other check never burns its nonce.
  */
 import { compactVerify, errors as joseErrors } from 'jose';
-import { TicketError, isTicketError } from './errors.js';
 import { withDeadline } from '@handoff/store-kit';
+import { isBackendId, isClientUuid, type BackendId, type ClientUuid, type Logger, type PoolId, type SessionId } from '@handoff/types';
+import { TicketError, isTicketError, sanitizeCause } from './errors.js';
 import { parseClaims, parseHeader, splitTicket, SIGNATURE_BYTES, decodeBase64urlStrict, type TicketClaims } from './format.js';
 import { assertKeyRing, keyAllowsPool, resolveVerificationKey, type KeyRing } from './key-ring.js';
-import { isBackendId, isClientUuid, type BackendId, type ClientUuid, type PoolId, type SessionId } from './ids.js';
-import type { Logger } from './logger.js';
 import { replayStoreUnavailable, type ReplayStore } from './replay-store.js';
 import { mintVerifiedTicket, type TicketState, type VerifiedTicket } from './verified-ticket.js';
 
@@ -34,9 +33,9 @@ export interface VerifyExpectations {
   /** The UUID in the `Connect` the ticket arrived with. */
   readonly clientUuid: ClientUuid;
   /** The backend the player comes from (expected `iss`). */
-  readonly sourceBackendId: BackendId;
-  /** This backend (expected `aud`). */
-  readonly targetBackendId: BackendId;
+  readonly source: BackendId;
+  /** This backend, the one the player joins (expected `aud`). */
+  readonly target: BackendId;
 }
 
 /** Per-call options of {@link TicketVerifier.verify}. */
@@ -98,10 +97,12 @@ export function createTicketVerifier(init: TicketVerifierInit): TicketVerifier {
       typeof expected !== 'object' ||
       expected === null ||
       !isClientUuid(expected.clientUuid) ||
-      !isBackendId(expected.sourceBackendId) ||
-      !isBackendId(expected.targetBackendId)
+      !isBackendId(expected.source) ||
+      !isBackendId(expected.target)
     ) {
-      throw new TicketError('ERR_TICKET_INVALID_ARGUMENT', 'verify expectations must be a ClientUuid and two BackendIds', { reason: 'expectations' });
+      throw new TicketError('ERR_TICKET_INVALID_ARGUMENT', 'verify expectations must be { clientUuid: ClientUuid, source: BackendId, target: BackendId }', {
+        reason: 'expectations',
+      });
     }
     // 1–2. size and structure, header (malformed, then algorithm)
     const segments = splitTicket(token);
@@ -125,10 +126,12 @@ export function createTicketVerifier(init: TicketVerifierInit): TicketVerifier {
         algorithms: [header.alg],
       }));
     } catch (error) {
+      // jose's errors carry static messages and no token bytes; the cause keeps only name, message and code.
+      const cause = sanitizeCause(error);
       if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
-        throw new TicketError('ERR_TICKET_SIGNATURE', 'ticket signature does not verify', { reason: 'signature' });
+        throw new TicketError('ERR_TICKET_SIGNATURE', 'ticket signature does not verify', { reason: 'signature', cause });
       }
-      throw new TicketError('ERR_TICKET_MALFORMED', 'malformed ticket: jws', { reason: 'jws' });
+      throw new TicketError('ERR_TICKET_MALFORMED', 'malformed ticket: jws', { reason: 'jws', cause });
     }
     // 6. claims (closed set, types)
     const claims = parseClaims(payload);
@@ -142,8 +145,8 @@ export function createTicketVerifier(init: TicketVerifierInit): TicketVerifier {
     if (claims.exp - claims.iat > maxTtl) throw new TicketError('ERR_TICKET_TTL', 'ticket lifetime exceeds the maximum');
     // 9. bindings
     if (claims.sub !== expected.clientUuid) throw new TicketError('ERR_TICKET_CLIENT_MISMATCH', 'ticket was issued for another client');
-    if (claims.iss !== expected.sourceBackendId) throw new TicketError('ERR_TICKET_SOURCE_MISMATCH', 'ticket was issued by another source backend');
-    if (claims.aud !== expected.targetBackendId) throw new TicketError('ERR_TICKET_TARGET_MISMATCH', 'ticket was issued for another target backend');
+    if (claims.iss !== expected.source) throw new TicketError('ERR_TICKET_SOURCE_MISMATCH', 'ticket was issued by another source backend');
+    if (claims.aud !== expected.target) throw new TicketError('ERR_TICKET_TARGET_MISMATCH', 'ticket was issued for another target backend');
     // 10. single use: only now is the nonce consumed
     const ttlMs = replayTtlMs(claims.exp, tolerance, nowMs);
     let result: string;
@@ -166,8 +169,8 @@ export function createTicketVerifier(init: TicketVerifierInit): TicketVerifier {
       kid: header.kid,
       alg: header.alg,
       clientUuid: claims.sub as ClientUuid,
-      sourceBackendId: claims.iss as BackendId,
-      targetBackendId: claims.aud as BackendId,
+      source: claims.iss as BackendId,
+      target: claims.aud as BackendId,
       issuedAt: claims.iat,
       expiresAt: claims.exp,
       pool: claims.pool as PoolId | undefined,
@@ -186,7 +189,7 @@ export function createTicketVerifier(init: TicketVerifierInit): TicketVerifier {
       } catch (error) {
         if (!isTicketError(error)) {
           // Defensive: an unexpected failure is still a refusal with a stable code, never a crash.
-          const wrapped = new TicketError('ERR_TICKET_MALFORMED', 'malformed ticket', { reason: 'internal' });
+          const wrapped = new TicketError('ERR_TICKET_MALFORMED', 'malformed ticket', { reason: 'internal', cause: sanitizeCause(error) });
           logger?.warn?.({ code: wrapped.code, reason: wrapped.reason, kid: seen.kid }, 'ticket refused');
           throw wrapped;
         }

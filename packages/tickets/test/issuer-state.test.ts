@@ -5,7 +5,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  MAX_TICKET_BYTES,
   TicketError,
   checkTicketState,
   createMemoryReplayStore,
@@ -13,11 +12,11 @@ import {
   createTicketIssuer,
   createTicketVerifier,
   loadTicketState,
-  stateSha256,
   type TicketStateStore,
   type VerifiedTicket,
 } from '@handoff/tickets';
-import { BINDING, CLIENT, SOURCE, T0, TARGET, decodeToken, expectCode, testClock, testKeyRing } from './support/fixtures.js';
+import { parsePoolId, parseSessionId } from '@handoff/types';
+import { BINDING, CLIENT, MAX_TICKET_BYTES, SOURCE, T0, TARGET, decodeToken, expectCode, sha256b64u, testClock, testKeyRing } from './support/fixtures.js';
 
 async function setup(options: { stateStore?: TicketStateStore | null; alg?: 'ed' | 'hs' } = {}) {
   const clock = testClock(T0);
@@ -34,7 +33,7 @@ describe('inline or reference', () => {
   it.each(['ed', 'hs'] as const)('switches to a reference exactly when the inline ticket would exceed 4096 bytes (%s)', async (alg) => {
     const { issuer } = await setup({ alg });
     const kindOf = async (n: number) => {
-      const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, pool: 'p', sessionId: 's', state: bytes(n) });
+      const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET, pool: parsePoolId('p'), sessionId: parseSessionId('s'), state: bytes(n) });
       expect(token.length).toBeLessThanOrEqual(MAX_TICKET_BYTES);
       const st = decodeToken(token).claims.st as Record<string, unknown>;
       return { kind: 'in' in st ? 'inline' : 'reference', length: token.length };
@@ -53,33 +52,33 @@ describe('inline or reference', () => {
     expect(largest.length).toBeGreaterThan(MAX_TICKET_BYTES - 4);
     // one byte more does not fit inline: forcing inline is refused
     const forced = await expectCode(
-      issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, pool: 'p', sessionId: 's', state: bytes(low + 1), stateMode: 'inline' }),
+      issuer.issue({ clientUuid: CLIENT, target: TARGET, pool: parsePoolId('p'), sessionId: parseSessionId('s'), state: bytes(low + 1), stateMode: 'inline' }),
       'ERR_TICKET_TOO_LARGE',
     );
     expect(forced.reason).toBe('state-inline');
     await expect(
-      issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, pool: 'p', sessionId: 's', state: bytes(low), stateMode: 'inline' }),
+      issuer.issue({ clientUuid: CLIENT, target: TARGET, pool: parsePoolId('p'), sessionId: parseSessionId('s'), state: bytes(low), stateMode: 'inline' }),
     ).resolves.toHaveLength(largest.length);
   });
 
   it('refuses state that does not fit inline when no state store is configured', async () => {
     const { issuer } = await setup({ stateStore: null });
-    await expectCode(issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, state: bytes(4000) }), 'ERR_TICKET_TOO_LARGE');
-    await expectCode(issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, state: bytes(10), stateMode: 'reference' }), 'ERR_TICKET_INVALID_ARGUMENT');
-    await expect(issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, state: bytes(100) })).resolves.toBeTypeOf('string');
+    await expectCode(issuer.issue({ clientUuid: CLIENT, target: TARGET, state: bytes(4000) }), 'ERR_TICKET_TOO_LARGE');
+    await expectCode(issuer.issue({ clientUuid: CLIENT, target: TARGET, state: bytes(10), stateMode: 'reference' }), 'ERR_TICKET_INVALID_ARGUMENT');
+    await expect(issuer.issue({ clientUuid: CLIENT, target: TARGET, state: bytes(100) })).resolves.toBeTypeOf('string');
   });
 
   it('can force a reference for small state', async () => {
     const { issuer } = await setup();
-    const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, state: bytes(10), stateMode: 'reference' });
-    expect(decodeToken(token).claims.st).toEqual({ ref: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/), len: 10, sha256: stateSha256(bytes(10)) });
+    const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET, state: bytes(10), stateMode: 'reference' });
+    expect(decodeToken(token).claims.st).toEqual({ ref: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/), len: 10, sha256: sha256b64u(bytes(10)) });
   });
 
   it('round-trips any state of up to 64 KiB through issue, verify and load', async () => {
     const { issuer, verifier, stateStore } = await setup();
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 65_536 }), async (state) => {
-        const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, state });
+        const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET, state });
         expect(Buffer.byteLength(token)).toBeLessThanOrEqual(MAX_TICKET_BYTES);
         const ticket = await verifier.verify(token, BINDING);
         expect(await loadTicketState(ticket, { store: stateStore })).toEqual(state);
@@ -91,23 +90,23 @@ describe('inline or reference', () => {
   it('fails with ERR_TICKET_STATE_UNAVAILABLE when the state store cannot take the bytes', async () => {
     const broken: TicketStateStore = { kind: 'broken', put: async () => Promise.reject(new Error('disk full')), get: async () => undefined, close: async () => {} };
     const { issuer } = await setup({ stateStore: broken });
-    const error = await expectCode(issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, state: bytes(5000) }), 'ERR_TICKET_STATE_UNAVAILABLE');
+    const error = await expectCode(issuer.issue({ clientUuid: CLIENT, target: TARGET, state: bytes(5000) }), 'ERR_TICKET_STATE_UNAVAILABLE');
     expect(error.reason).toBe('error');
     const full = createMemoryStateStore({ maxBytes: 100 });
     const { issuer: issuer2 } = await setup({ stateStore: full });
-    expect((await expectCode(issuer2.issue({ clientUuid: CLIENT, targetBackendId: TARGET, state: bytes(5000) }), 'ERR_TICKET_STATE_UNAVAILABLE')).reason).toBe('full');
+    expect((await expectCode(issuer2.issue({ clientUuid: CLIENT, target: TARGET, state: bytes(5000) }), 'ERR_TICKET_STATE_UNAVAILABLE')).reason).toBe('full');
   });
 });
 
 describe('issue arguments', () => {
   it('refuses unvalidated ids, bad pools and session ids, and bad options', async () => {
     const { issuer, keyRing } = await setup();
-    await expectCode(issuer.issue({ clientUuid: 'nope' as never, targetBackendId: TARGET }), 'ERR_TICKET_INVALID_ARGUMENT');
-    await expectCode(issuer.issue({ clientUuid: CLIENT.toUpperCase() as never, targetBackendId: TARGET }), 'ERR_TICKET_INVALID_ARGUMENT');
-    await expectCode(issuer.issue({ clientUuid: CLIENT, targetBackendId: 'bad id' as never }), 'ERR_TICKET_INVALID_ARGUMENT');
-    await expectCode(issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, pool: 'a/b' }), 'ERR_TICKET_INVALID_ARGUMENT');
-    await expectCode(issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, sessionId: '' }), 'ERR_TICKET_INVALID_ARGUMENT');
-    await expectCode(issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, state: 'text' as never }), 'ERR_TICKET_INVALID_ARGUMENT');
+    await expectCode(issuer.issue({ clientUuid: 'nope' as never, target: TARGET }), 'ERR_TICKET_INVALID_ARGUMENT');
+    await expectCode(issuer.issue({ clientUuid: CLIENT.toUpperCase() as never, target: TARGET }), 'ERR_TICKET_INVALID_ARGUMENT');
+    await expectCode(issuer.issue({ clientUuid: CLIENT, target: 'bad id' as never }), 'ERR_TICKET_INVALID_ARGUMENT');
+    await expectCode(issuer.issue({ clientUuid: CLIENT, target: TARGET, pool: 'a/b' as never }), 'ERR_TICKET_INVALID_ARGUMENT');
+    await expectCode(issuer.issue({ clientUuid: CLIENT, target: TARGET, sessionId: '' as never }), 'ERR_TICKET_INVALID_ARGUMENT');
+    await expectCode(issuer.issue({ clientUuid: CLIENT, target: TARGET, state: 'text' as never }), 'ERR_TICKET_INVALID_ARGUMENT');
     expect(() => createTicketIssuer({ keyRing, issuer: SOURCE, ttlSeconds: 0 })).toThrow(TicketError);
     expect(() => createTicketIssuer({ keyRing, issuer: 'has space' as never })).toThrow(TicketError);
     expect(() => createTicketIssuer({ keyRing: {} as never, issuer: SOURCE })).toThrow(TicketError);
@@ -116,7 +115,7 @@ describe('issue arguments', () => {
   it('issues a fresh 128-bit nonce every time', async () => {
     const { issuer } = await setup();
     const nonces = new Set<string>();
-    for (let i = 0; i < 50; i++) nonces.add(decodeToken(await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET })).claims.jti as string);
+    for (let i = 0; i < 50; i++) nonces.add(decodeToken(await issuer.issue({ clientUuid: CLIENT, target: TARGET })).claims.jti as string);
     expect(nonces.size).toBe(50);
     for (const nonce of nonces) expect(Buffer.from(nonce, 'base64url')).toHaveLength(16);
   });
@@ -125,7 +124,7 @@ describe('issue arguments', () => {
 describe('loading state on the target', () => {
   async function verified(state: Uint8Array, mode: 'auto' | 'reference' = 'auto') {
     const ctx = await setup();
-    const ticket = await ctx.verifier.verify(await ctx.issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, state, stateMode: mode }), BINDING);
+    const ticket = await ctx.verifier.verify(await ctx.issuer.issue({ clientUuid: CLIENT, target: TARGET, state, stateMode: mode }), BINDING);
     return { ...ctx, ticket };
   }
 
@@ -134,13 +133,13 @@ describe('loading state on the target', () => {
     expect(ticket.state?.kind).toBe('inline');
     expect(await loadTicketState(ticket)).toEqual(bytes(20, 1));
     const { issuer, verifier } = await setup();
-    const plain = await verifier.verify(await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET }), BINDING);
+    const plain = await verifier.verify(await issuer.issue({ clientUuid: CLIENT, target: TARGET }), BINDING);
     expect(await loadTicketState(plain)).toBeUndefined();
   });
 
   it('fetches referenced state and checks its length and SHA-256', async () => {
     const { ticket, stateStore } = await verified(bytes(6000, 3));
-    expect(ticket.state).toMatchObject({ kind: 'reference', length: 6000, sha256: stateSha256(bytes(6000, 3)) });
+    expect(ticket.state).toMatchObject({ kind: 'reference', length: 6000, sha256: sha256b64u(bytes(6000, 3)) });
     expect(await loadTicketState(ticket, { store: stateStore })).toEqual(bytes(6000, 3));
     expect(checkTicketState(ticket, bytes(6000, 3))).toEqual(bytes(6000, 3));
     expect(() => checkTicketState(ticket, bytes(6000, 4))).toThrow(expect.objectContaining({ code: 'ERR_TICKET_STATE_MISMATCH', reason: 'sha256' }));

@@ -8,6 +8,7 @@ import {
   keyRingFromJwks,
   type KeyRingEvent,
 } from '@handoff/tickets';
+import { parsePoolId } from '@handoff/types';
 import {
   BINDING,
   CLIENT,
@@ -32,7 +33,7 @@ describe('key rotation', () => {
     await ring.add({ kid: 'old', jwk: TEST_ED25519_JWK });
     const verifier = createTicketVerifier({ keyRing: ring, replayStore: createMemoryReplayStore({ now: clock.now }), now: clock.now });
     const issuer = createTicketIssuer({ keyRing: ring, issuer: SOURCE, ttlSeconds: 30, now: clock.now });
-    const issue = () => issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const issue = () => issuer.issue({ clientUuid: CLIENT, target: TARGET });
 
     const fromOld = await issue();
     const fromOld2 = await issue();
@@ -62,8 +63,8 @@ describe('key rotation', () => {
     await verifying.add({ kid: 'k', jwk: publicJwk(TEST_ED25519_JWK), notAfter: ms(T0 + 10) });
     const issuer = createTicketIssuer({ keyRing: signing, issuer: SOURCE, ttlSeconds: 30, now: clock.now });
     const verifier = createTicketVerifier({ keyRing: verifying, replayStore: createMemoryReplayStore({ now: clock.now }), now: clock.now, clockToleranceSeconds: 5 });
-    const a = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET });
-    const b = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const a = await issuer.issue({ clientUuid: CLIENT, target: TARGET });
+    const b = await issuer.issue({ clientUuid: CLIENT, target: TARGET });
     clock.set(T0 + 15);
     await expect(verifier.verify(a, BINDING)).resolves.toBeDefined();
     clock.set(T0 + 16); // the tickets themselves are valid until T0 + 35
@@ -78,7 +79,7 @@ describe('key rotation', () => {
     await verifying.add({ kid: 'k', secret: TEST_HS256_SECRET, notBefore: ms(T0 + 5) });
     const issuer = createTicketIssuer({ keyRing: signing, issuer: SOURCE, ttlSeconds: 30, now: clock.now });
     const verifier = createTicketVerifier({ keyRing: verifying, replayStore: createMemoryReplayStore({ now: clock.now }), now: clock.now, clockToleranceSeconds: 5 });
-    const a = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const a = await issuer.issue({ clientUuid: CLIENT, target: TARGET });
     clock.set(T0 - 1);
     await expectCode(verifier.verify(a, BINDING), 'ERR_TICKET_KEY_UNKNOWN');
     clock.set(T0);
@@ -93,14 +94,14 @@ describe('key rotation', () => {
     const issuer = createTicketIssuer({ keyRing: ring, issuer: SOURCE, ttlSeconds: 30, now: clock.now });
     const kidAt = async (seconds: number) => {
       clock.set(seconds);
-      return decodeToken(await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET })).header.kid;
+      return decodeToken(await issuer.issue({ clientUuid: CLIENT, target: TARGET })).header.kid;
     };
     expect(await kidAt(T0)).toBe('current'); // next not active yet
     expect(await kidAt(T0 + 50)).toBe('next'); // newest active (latest notBefore)
     ring.remove('next');
     expect(await kidAt(T0 + 70)).toBe('current'); // T0 + 70 + 30 = notAfter: still covers the lifetime
     clock.set(T0 + 71);
-    await expectCode(issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET }), 'ERR_TICKET_NO_SIGNING_KEY');
+    await expectCode(issuer.issue({ clientUuid: CLIENT, target: TARGET }), 'ERR_TICKET_NO_SIGNING_KEY');
   });
 
   it('among keys without windows, the most recently added signs', async () => {
@@ -109,14 +110,14 @@ describe('key rotation', () => {
     await ring.add({ kid: 'b', secret: TEST_HS256_SECRET });
     await ring.add({ kid: 'c', jwk: TEST_ED25519_JWK_2 });
     const issuer = createTicketIssuer({ keyRing: ring, issuer: SOURCE });
-    expect(decodeToken(await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET })).header.kid).toBe('c');
+    expect(decodeToken(await issuer.issue({ clientUuid: CLIENT, target: TARGET })).header.kid).toBe('c');
   });
 
   it('removing a key stops verification at once', async () => {
     const clock = testClock(T0);
     const ring = createKeyRing({ now: clock.now });
     await ring.add({ kid: 'k', jwk: TEST_ED25519_JWK });
-    const token = await createTicketIssuer({ keyRing: ring, issuer: SOURCE, now: clock.now }).issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const token = await createTicketIssuer({ keyRing: ring, issuer: SOURCE, now: clock.now }).issue({ clientUuid: CLIENT, target: TARGET });
     expect(ring.remove('k')).toBe(true);
     expect(ring.remove('k')).toBe(false);
     const verifier = createTicketVerifier({ keyRing: ring, replayStore: createMemoryReplayStore(), now: clock.now });
@@ -164,10 +165,10 @@ describe('key sources', () => {
     const checker = createKeyRing({ now: () => ms(T0) });
     const info = await checker.add({ kid: 'pem', pem: publicKey.export({ format: 'pem', type: 'spki' }).toString() });
     expect(info.canSign).toBe(false);
-    const token = await createTicketIssuer({ keyRing: signer, issuer: SOURCE, now: () => ms(T0) }).issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const token = await createTicketIssuer({ keyRing: signer, issuer: SOURCE, now: () => ms(T0) }).issue({ clientUuid: CLIENT, target: TARGET });
     const verifier = createTicketVerifier({ keyRing: checker, replayStore: createMemoryReplayStore(), now: () => ms(T0) });
     await expect(verifier.verify(token, BINDING)).resolves.toMatchObject({ kid: 'pem' });
-    await expectCode(createTicketIssuer({ keyRing: checker, issuer: SOURCE }).issue({ clientUuid: CLIENT, targetBackendId: TARGET }), 'ERR_TICKET_NO_SIGNING_KEY');
+    await expectCode(createTicketIssuer({ keyRing: checker, issuer: SOURCE }).issue({ clientUuid: CLIENT, target: TARGET }), 'ERR_TICKET_NO_SIGNING_KEY');
   });
 
   it.each([
@@ -214,14 +215,14 @@ describe('pool-scoped keys', () => {
     await ring.add({ kid: 'mini', jwk: TEST_ED25519_JWK, pools: ['minigames'] });
     const issuer = createTicketIssuer({ keyRing: ring, issuer: SOURCE, now: clock.now });
     const verifier = createTicketVerifier({ keyRing: ring, replayStore: createMemoryReplayStore(), now: clock.now });
-    const ok = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, pool: 'minigames' });
+    const ok = await issuer.issue({ clientUuid: CLIENT, target: TARGET, pool: parsePoolId('minigames') });
     await expect(verifier.verify(ok, BINDING)).resolves.toMatchObject({ pool: 'minigames' });
-    await expectCode(issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, pool: 'survival' }), 'ERR_TICKET_NO_SIGNING_KEY');
-    await expectCode(issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET }), 'ERR_TICKET_NO_SIGNING_KEY');
+    await expectCode(issuer.issue({ clientUuid: CLIENT, target: TARGET, pool: parsePoolId('survival') }), 'ERR_TICKET_NO_SIGNING_KEY');
+    await expectCode(issuer.issue({ clientUuid: CLIENT, target: TARGET }), 'ERR_TICKET_NO_SIGNING_KEY');
     // a ticket for another pool signed with this key (e.g. by a misconfigured issuer) is refused
     const wide = createKeyRing({ now: clock.now });
     await wide.add({ kid: 'mini', jwk: TEST_ED25519_JWK });
-    const other = await createTicketIssuer({ keyRing: wide, issuer: SOURCE, now: clock.now }).issue({ clientUuid: CLIENT, targetBackendId: TARGET, pool: 'survival' });
+    const other = await createTicketIssuer({ keyRing: wide, issuer: SOURCE, now: clock.now }).issue({ clientUuid: CLIENT, target: TARGET, pool: parsePoolId('survival') });
     expect((await expectCode(verifier.verify(other, BINDING), 'ERR_TICKET_KEY_UNKNOWN')).reason).toBe('pool');
   });
 });

@@ -9,6 +9,7 @@ import {
   type PoolPolicyEvent,
   type ReplayStore,
 } from '@handoff/tickets';
+import { parsePoolId } from '@handoff/types';
 import { BINDING, T0, TEST_ED25519_JWK, TEST_HS256_SECRET, expectCode, testClock } from './support/fixtures.js';
 
 /** A replay store whose health the test switches; probes report the configured failure. */
@@ -40,7 +41,7 @@ async function setup(options: { requireSigningKey?: boolean } = {}) {
   const keyRing = createKeyRing({ now: clock.now });
   const store = switchableStore();
   const events: PoolPolicyEvent[] = [];
-  const policy = createPoolPolicy({ keyRing, replayStore: store.store, pools: ['lobby', 'minigames'], now: clock.now, ...options });
+  const policy = createPoolPolicy({ keyRing, replayStore: store.store, pools: [parsePoolId('lobby'), parsePoolId('minigames')], now: clock.now, ...options });
   policy.subscribe((e) => events.push(e));
   return { clock, keyRing, store, policy, events };
 }
@@ -53,19 +54,19 @@ describe('pool policy', () => {
   it('disables seamless migration until the replay store has been probed', async () => {
     const { keyRing, policy } = await setup();
     await keyRing.add({ kid: 'k', jwk: TEST_ED25519_JWK });
-    expect(policy.status('lobby')).toEqual({ seamless: false, reason: 'replay-store-unprobed' });
+    expect(policy.status(parsePoolId('lobby'))).toEqual({ seamless: false, reason: 'replay-store-unprobed' });
     expect(await policy.probe()).toMatchObject({ healthy: true, reason: undefined });
-    expect(policy.status('lobby')).toEqual({ seamless: true });
+    expect(policy.status(parsePoolId('lobby'))).toEqual({ seamless: true });
   });
 
   it('disables a pool without a verification key, and enables it when a key is added at runtime', async () => {
     const { keyRing, policy, events } = await setup();
     await policy.probe();
-    expect(policy.status('lobby')).toEqual({ seamless: false, reason: 'no-verification-key' });
+    expect(policy.status(parsePoolId('lobby'))).toEqual({ seamless: false, reason: 'no-verification-key' });
     events.length = 0;
-    await keyRing.add({ kid: 'mini', jwk: TEST_ED25519_JWK, pools: ['minigames'] });
-    expect(policy.status('minigames')).toEqual({ seamless: true });
-    expect(policy.status('lobby')).toEqual({ seamless: false, reason: 'no-verification-key' });
+    await keyRing.add({ kid: 'mini', jwk: TEST_ED25519_JWK, pools: [parsePoolId('minigames')] });
+    expect(policy.status(parsePoolId('minigames'))).toEqual({ seamless: true });
+    expect(policy.status(parsePoolId('lobby'))).toEqual({ seamless: false, reason: 'no-verification-key' });
     expect(events).toEqual([
       { type: 'pool-status', pool: 'minigames', status: { seamless: true }, previous: { seamless: false, reason: 'no-verification-key' }, at: T0 * 1000 },
     ]);
@@ -75,13 +76,13 @@ describe('pool policy', () => {
     const { clock, keyRing, policy, events } = await setup();
     await keyRing.add({ kid: 'k', secret: TEST_HS256_SECRET, notBefore: (T0 + 10) * 1000, notAfter: (T0 + 20) * 1000 });
     await policy.probe();
-    expect(policy.status('lobby').reason).toBe('no-verification-key');
+    expect(policy.status(parsePoolId('lobby')).reason).toBe('no-verification-key');
     clock.set(T0 + 10);
     policy.refresh();
-    expect(policy.status('lobby')).toEqual({ seamless: true });
+    expect(policy.status(parsePoolId('lobby'))).toEqual({ seamless: true });
     clock.set(T0 + 21);
     policy.refresh();
-    expect(policy.status('lobby')).toEqual({ seamless: false, reason: 'no-verification-key' });
+    expect(policy.status(parsePoolId('lobby'))).toEqual({ seamless: false, reason: 'no-verification-key' });
     const lobby = events.filter((e) => e.type === 'pool-status' && e.pool === 'lobby').map((e) => (e as { status: unknown }).status);
     expect(lobby).toEqual([{ seamless: true }, { seamless: false, reason: 'no-verification-key' }]);
   });
@@ -90,11 +91,11 @@ describe('pool policy', () => {
     const { keyRing, policy } = await setup({ requireSigningKey: true });
     await keyRing.add({ kid: 'pub', jwk: { kty: 'OKP', crv: 'Ed25519', x: TEST_ED25519_JWK.x } });
     await policy.probe();
-    expect(policy.status('lobby')).toEqual({ seamless: false, reason: 'no-signing-key' });
+    expect(policy.status(parsePoolId('lobby'))).toEqual({ seamless: false, reason: 'no-signing-key' });
     await keyRing.add({ kid: 'priv', jwk: TEST_ED25519_JWK, notAfter: (T0 + 10) * 1000 });
-    expect(policy.status('lobby')).toEqual({ seamless: false, reason: 'no-signing-key' }); // lapses before a 30 s ticket would expire
+    expect(policy.status(parsePoolId('lobby'))).toEqual({ seamless: false, reason: 'no-signing-key' }); // lapses before a 30 s ticket would expire
     await keyRing.add({ kid: 'priv2', jwk: TEST_ED25519_JWK });
-    expect(policy.status('lobby')).toEqual({ seamless: true });
+    expect(policy.status(parsePoolId('lobby'))).toEqual({ seamless: true });
   });
 
   it('disables every pool when a probe fails, reports it, and recovers on the next good probe', async () => {
@@ -104,8 +105,8 @@ describe('pool policy', () => {
     events.length = 0;
     store.fail('timeout');
     expect(await policy.probe()).toMatchObject({ healthy: false, reason: 'timeout' });
-    expect(policy.status('lobby')).toEqual({ seamless: false, reason: 'replay-store-unavailable' });
-    expect(policy.status('minigames')).toEqual({ seamless: false, reason: 'replay-store-unavailable' });
+    expect(policy.status(parsePoolId('lobby'))).toEqual({ seamless: false, reason: 'replay-store-unavailable' });
+    expect(policy.status(parsePoolId('minigames'))).toEqual({ seamless: false, reason: 'replay-store-unavailable' });
     expect(events.map((e) => (e.type === 'pool-status' ? `${e.pool}:${e.status.seamless}` : `store:${e.health.healthy}`))).toEqual([
       'store:false',
       'lobby:false',
@@ -122,7 +123,7 @@ describe('pool policy', () => {
     });
     store.heal();
     await policy.probe();
-    expect(policy.status('lobby')).toEqual({ seamless: true });
+    expect(policy.status(parsePoolId('lobby'))).toEqual({ seamless: true });
   });
 
   it('probes (rather than guesses) after a verifier reports the store unavailable, at most once per gap', async () => {
@@ -135,17 +136,17 @@ describe('pool policy', () => {
     expect(store.probes()).toBe(1);
     store.fail('down');
     const verifier = createTicketVerifier({ keyRing, replayStore: store.store, now: clock.now, onReplayStoreUnavailable: () => policy.requestProbe() });
-    const issuer = createTicketIssuer({ keyRing, issuer: BINDING.sourceBackendId, now: clock.now });
-    const token = () => issuer.issue({ clientUuid: BINDING.clientUuid, targetBackendId: BINDING.targetBackendId });
+    const issuer = createTicketIssuer({ keyRing, issuer: BINDING.source, now: clock.now });
+    const token = () => issuer.issue({ clientUuid: BINDING.clientUuid, target: BINDING.target });
     await expectCode(verifier.verify(await token(), BINDING), 'ERR_TICKET_REPLAY_STORE_UNAVAILABLE');
-    await vi.waitFor(() => expect(policy.status('any')).toEqual({ seamless: false, reason: 'replay-store-unavailable' }));
+    await vi.waitFor(() => expect(policy.status(parsePoolId('any'))).toEqual({ seamless: false, reason: 'replay-store-unavailable' }));
     expect(store.probes()).toBe(2);
     await expectCode(verifier.verify(await token(), BINDING), 'ERR_TICKET_REPLAY_STORE_UNAVAILABLE');
     expect(store.probes()).toBe(2); // rate-limited
     clock.advance(1);
     store.heal();
     policy.requestProbe();
-    await vi.waitFor(() => expect(policy.status('any')).toEqual({ seamless: true }));
+    await vi.waitFor(() => expect(policy.status(parsePoolId('any'))).toEqual({ seamless: true }));
   });
 
   it('probes in the background after start() until stop()', async () => {
@@ -171,17 +172,17 @@ describe('pool policy', () => {
     const store = createMemoryReplayStore({ maxEntries: 1, now: clock.now });
     const policy = createPoolPolicy({ keyRing, replayStore: store, now: clock.now });
     await policy.probe();
-    expect(policy.status('lobby').seamless).toBe(true);
+    expect(policy.status(parsePoolId('lobby')).seamless).toBe(true);
     await store.consume('x', { ttlMs: 10_000 });
     expect(await policy.probe()).toMatchObject({ healthy: false, reason: 'full' });
-    expect(policy.status('lobby')).toEqual({ seamless: false, reason: 'replay-store-unavailable' });
+    expect(policy.status(parsePoolId('lobby'))).toEqual({ seamless: false, reason: 'replay-store-unavailable' });
     clock.advance(10);
     await policy.probe();
-    expect(policy.status('lobby').seamless).toBe(true);
+    expect(policy.status(parsePoolId('lobby')).seamless).toBe(true);
   });
 
   it('refuses invalid pool names', async () => {
     const { policy } = await setup();
-    expect(() => policy.status('no spaces')).toThrow(expect.objectContaining({ code: 'ERR_TICKET_INVALID_ARGUMENT' }));
+    expect(() => policy.status('no spaces' as never)).toThrow(expect.objectContaining({ code: 'ERR_TICKET_INVALID_ARGUMENT' }));
   });
 });

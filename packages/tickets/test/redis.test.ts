@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type {} from '../../../test/support/redis-global-setup.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   TicketError,
@@ -16,6 +17,7 @@ import {
   loadTicketState,
   type RedisReplayStore,
 } from '@handoff/tickets';
+import { parsePoolId } from '@handoff/types';
 import { BINDING, CLIENT, SOURCE, T0, TARGET, TEST_ED25519_JWK, TEST_HS256_SECRET, expectCode, testClock } from './support/fixtures.js';
 import { freePort, privateRedis, silentServer } from './support/private-redis.js';
 
@@ -78,7 +80,7 @@ describe('Redis replay store', () => {
     );
     const issuer = createTicketIssuer({ keyRing, issuer: SOURCE, now: clock.now });
     for (let round = 0; round < 25; round++) {
-      const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+      const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET });
       const results = await Promise.allSettled(verifiers.map((v) => v.verify(token, BINDING)));
       const fulfilled = results.filter((r) => r.status === 'fulfilled');
       const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -93,7 +95,7 @@ describe('Redis replay store', () => {
     const { clock, keyRing } = await keys();
     const store = await readyStore();
     const verifiers = Array.from({ length: 8 }, () => createTicketVerifier({ keyRing, replayStore: store, now: clock.now }));
-    const token = await createTicketIssuer({ keyRing, issuer: SOURCE, now: clock.now }).issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const token = await createTicketIssuer({ keyRing, issuer: SOURCE, now: clock.now }).issue({ clientUuid: CLIENT, target: TARGET });
     const results = await Promise.allSettled(verifiers.map((v) => v.verify(token, BINDING)));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
   });
@@ -103,12 +105,12 @@ describe('Redis replay store', () => {
     const store = createRedisReplayStore({ url: `redis://127.0.0.1:${await freePort()}`, keyPrefix: `${prefix}jti:`, probeTimeoutMs: 300 });
     closers.push(() => store.close());
     const verifier = createTicketVerifier({ keyRing, replayStore: store, now: clock.now });
-    const token = await createTicketIssuer({ keyRing, issuer: SOURCE, now: clock.now }).issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const token = await createTicketIssuer({ keyRing, issuer: SOURCE, now: clock.now }).issue({ clientUuid: CLIENT, target: TARGET });
     expect((await expectCode(verifier.verify(token, BINDING), 'ERR_TICKET_REPLAY_STORE_UNAVAILABLE')).reason).toBe('down');
     await expect(store.probe()).rejects.toMatchObject({ code: 'ERR_TICKET_REPLAY_STORE_UNAVAILABLE' });
     const policy = createPoolPolicy({ keyRing, replayStore: store, now: clock.now, probeTimeoutMs: 300 });
     expect((await policy.probe()).healthy).toBe(false);
-    expect(policy.status('lobby')).toEqual({ seamless: false, reason: 'replay-store-unavailable' });
+    expect(policy.status(parsePoolId('lobby'))).toEqual({ seamless: false, reason: 'replay-store-unavailable' });
     policy.stop();
   });
 
@@ -120,21 +122,21 @@ describe('Redis replay store', () => {
     closers.push(() => store.close());
     const policy = createPoolPolicy({ keyRing, replayStore: store, now: clock.now, probeTimeoutMs: 5_000 });
     await policy.probe();
-    expect(policy.status('lobby')).toEqual({ seamless: true });
+    expect(policy.status(parsePoolId('lobby'))).toEqual({ seamless: true });
     const verifier = createTicketVerifier({ keyRing, replayStore: store, now: clock.now });
     const issuer = createTicketIssuer({ keyRing, issuer: SOURCE, now: clock.now });
-    await expect(verifier.verify(await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET }), BINDING)).resolves.toBeDefined();
+    await expect(verifier.verify(await issuer.issue({ clientUuid: CLIENT, target: TARGET }), BINDING)).resolves.toBeDefined();
 
     await server.stop();
-    const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET });
     await expectCode(verifier.verify(token, BINDING), 'ERR_TICKET_REPLAY_STORE_UNAVAILABLE');
     const probeDown = createPoolPolicy({ keyRing, replayStore: store, now: clock.now, probeTimeoutMs: 200 });
     expect((await probeDown.probe()).healthy).toBe(false);
-    expect(probeDown.status('lobby').reason).toBe('replay-store-unavailable');
+    expect(probeDown.status(parsePoolId('lobby')).reason).toBe('replay-store-unavailable');
 
     await server.start();
     expect((await policy.probe()).healthy).toBe(true); // the probe waits for the reconnect
-    expect(policy.status('lobby')).toEqual({ seamless: true });
+    expect(policy.status(parsePoolId('lobby'))).toEqual({ seamless: true });
     // the refused ticket was never recorded: it verifies now
     await expect(verifier.verify(token, BINDING)).resolves.toBeDefined();
     policy.stop();
@@ -148,7 +150,7 @@ describe('Redis replay store', () => {
     const store = createRedisReplayStore({ url: silent.url, keyPrefix: `${prefix}jti:`, redisOptions: { enableReadyCheck: false, disableClientInfo: true } });
     closers.push(() => store.close());
     const verifier = createTicketVerifier({ keyRing, replayStore: store, now: clock.now, replayTimeoutMs: 100 });
-    const token = await createTicketIssuer({ keyRing, issuer: SOURCE, now: clock.now }).issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const token = await createTicketIssuer({ keyRing, issuer: SOURCE, now: clock.now }).issue({ clientUuid: CLIENT, target: TARGET });
     // until connected the store reports `down`; once "ready" the SET hangs and the deadline fires
     let error = await expectCode(verifier.verify(token, BINDING), 'ERR_TICKET_REPLAY_STORE_UNAVAILABLE');
     for (let i = 0; i < 500 && error.reason === 'down'; i++) {
@@ -180,7 +182,7 @@ describe('Redis state store', () => {
     const verifier = createTicketVerifier({ keyRing, replayStore: await readyStore(), now: clock.now });
     const state = new Uint8Array(20_000).map((_, i) => i % 251);
     // issued right after creation: the state store waits for its connection within the issuer's deadline
-    const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, state });
+    const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET, state });
     const ticket = await verifier.verify(token, BINDING);
     expect(ticket.state?.kind).toBe('reference');
     const ref = (ticket.state as { ref: string }).ref;

@@ -6,13 +6,14 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   TicketError,
   createMemoryReplayStore,
+  createRedisReplayStore,
+  createRedisStateStore,
   createTicketIssuer,
   createTicketVerifier,
-  parseBackendId,
-  type ConsumeOptions,
   type ReplayStore,
   type VerifyExpectations,
 } from '@handoff/tickets';
+import { parseBackendId } from '@handoff/types';
 import {
   BINDING,
   CLIENT,
@@ -75,7 +76,7 @@ afterEach(() => {
 describe('single use', () => {
   it('refuses the second use of a ticket', async () => {
     const { verifier, issuer } = await setup();
-    const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET });
     await verifier.verify(token, BINDING);
     await expectCode(verifier.verify(token, BINDING), 'ERR_TICKET_REPLAYED');
     await expectCode(verifier.verify(token, BINDING), 'ERR_TICKET_REPLAYED');
@@ -83,15 +84,15 @@ describe('single use', () => {
 
   it('does not consume the nonce when any other check fails', async () => {
     const { clock, keyRing, verifier, spy, issuer } = await setup();
-    const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET });
     const [h, p, s] = token.split('.') as [string, string, string];
     const kid = decodeToken(token).header.kid as string;
     expect(kid).toBe('hs-1'); // the newest signing key of the ring
     const failures: Array<[string, () => Promise<unknown>]> = [
       ['signature', () => verifier.verify(`${h}.${p}.${s.slice(0, 20)}${s[20] === 'A' ? 'B' : 'A'}${s.slice(21)}`, BINDING)],
       ['client', () => verifier.verify(token, { ...BINDING, clientUuid: OTHER_CLIENT })],
-      ['source', () => verifier.verify(token, { ...BINDING, sourceBackendId: parseBackendId('x') } as VerifyExpectations)],
-      ['target', () => verifier.verify(token, { ...BINDING, targetBackendId: parseBackendId('y') } as VerifyExpectations)],
+      ['source', () => verifier.verify(token, { ...BINDING, source: parseBackendId('x') } as VerifyExpectations)],
+      ['target', () => verifier.verify(token, { ...BINDING, target: parseBackendId('y') } as VerifyExpectations)],
       [
         'expired',
         async () => {
@@ -138,11 +139,20 @@ describe('single use', () => {
 });
 
 describe('in-memory replay store', () => {
+  it('refuses an unusable configuration with ERR_TICKET_INVALID_ARGUMENT (memory capacity, a Redis store without client or URL)', () => {
+    for (const maxEntries of [0, -1, 1.5, Number.NaN]) {
+      expect(() => createMemoryReplayStore({ maxEntries })).toThrow(expect.objectContaining({ code: 'ERR_TICKET_INVALID_ARGUMENT', reason: 'maxEntries' }));
+    }
+    for (const create of [createRedisReplayStore, createRedisStateStore]) {
+      expect(() => create({} as never)).toThrow(expect.objectContaining({ code: 'ERR_TICKET_INVALID_ARGUMENT', reason: 'redis-source' }));
+    }
+  });
+
   it('refuses new nonces when full instead of evicting live ones', async () => {
     const clock = testClock(T0);
     const store = createMemoryReplayStore({ maxEntries: 3, now: clock.now });
     const { verifier, issuer } = await setup(store);
-    const tokens = await Promise.all([1, 2, 3, 4].map(() => issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET })));
+    const tokens = await Promise.all([1, 2, 3, 4].map(() => issuer.issue({ clientUuid: CLIENT, target: TARGET })));
     for (const token of tokens.slice(0, 3)) await verifier.verify(token, BINDING);
     expect(store.size()).toBe(3);
     const full = await expectCode(verifier.verify(tokens[3]!, BINDING), 'ERR_TICKET_REPLAY_STORE_UNAVAILABLE');
@@ -166,11 +176,11 @@ describe('in-memory replay store', () => {
 
   it('is asked to keep a verified nonce for as long as any verifier could still accept the ticket', async () => {
     const clock = testClock(T0);
-    const seen: ConsumeOptions[] = [];
+    const seen: Parameters<ReplayStore['consume']>[1][] = [];
     const inner = createMemoryReplayStore({ now: clock.now });
     const store: ReplayStore = { ...inner, kind: 'memory', consume: (n, o) => (seen.push(o), inner.consume(n, o)) };
     const { verifier, issuer } = await setup(store);
-    const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET });
     await verifier.verify(token, BINDING);
     // exp = T0 + 30; accepted while now <= exp + 5 (inclusive second) => until T0 + 36 s, plus one tolerance
     expect(seen[0]!.ttlMs).toBe((30 + 5 + 1 + 5) * 1000);
@@ -185,7 +195,7 @@ describe('fail closed', () => {
     const hung = hungStore();
     const unavailable: TicketError[] = [];
     const { verifier, issuer } = await setup(hung, { replayTimeoutMs: 250, onReplayStoreUnavailable: (e) => unavailable.push(e) });
-    const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET });
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const pending = verifier.verify(token, BINDING);
     const settled = expectCode(pending, 'ERR_TICKET_REPLAY_STORE_UNAVAILABLE');
@@ -204,7 +214,7 @@ describe('fail closed', () => {
   it('stops waiting when the caller aborts, and hands the store an aborted signal', async () => {
     const hung = hungStore();
     const { verifier, issuer } = await setup(hung, { replayTimeoutMs: 60_000 });
-    const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET });
     const controller = new AbortController();
     const pending = verifier.verify(token, BINDING, { signal: controller.signal });
     const storeSignal = await hung.called;
@@ -221,7 +231,7 @@ describe('fail closed', () => {
     const leaky = Object.assign(new Error('connection reset'), { command: { name: 'set', args: ['secret-nonce'] } });
     const broken: ReplayStore = { kind: 'broken', consume: async () => Promise.reject(leaky), probe: async () => {}, close: async () => {} };
     const { verifier, issuer } = await setup(broken);
-    const error = await expectCode(verifier.verify(await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET }), BINDING), 'ERR_TICKET_REPLAY_STORE_UNAVAILABLE');
+    const error = await expectCode(verifier.verify(await issuer.issue({ clientUuid: CLIENT, target: TARGET }), BINDING), 'ERR_TICKET_REPLAY_STORE_UNAVAILABLE');
     expect(error.reason).toBe('error');
     expect((error.cause as Error).message).toBe('connection reset');
     expect(JSON.stringify(error.cause, Object.getOwnPropertyNames(error.cause))).not.toContain('secret-nonce');
@@ -231,6 +241,6 @@ describe('fail closed', () => {
   it('treats an unexpected store result as unavailable, not as success', async () => {
     const odd: ReplayStore = { kind: 'odd', consume: async () => 'maybe' as 'fresh', probe: async () => {}, close: async () => {} };
     const { verifier, issuer } = await setup(odd);
-    await expectCode(verifier.verify(await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET }), BINDING), 'ERR_TICKET_REPLAY_STORE_UNAVAILABLE');
+    await expectCode(verifier.verify(await issuer.issue({ clientUuid: CLIENT, target: TARGET }), BINDING), 'ERR_TICKET_REPLAY_STORE_UNAVAILABLE');
   });
 });

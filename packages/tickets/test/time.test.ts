@@ -18,7 +18,7 @@ async function setup(ttlSeconds = 30) {
     maxTtlSeconds: 60,
     clockToleranceSeconds: 5,
   });
-  const issue = () => issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+  const issue = () => issuer.issue({ clientUuid: CLIENT, target: TARGET });
   return { issuerClock, verifierClock, issue, verifier };
 }
 

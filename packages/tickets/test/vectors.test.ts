@@ -13,10 +13,9 @@ import {
   createKeyRing,
   createMemoryReplayStore,
   createTicketVerifier,
-  parseBackendId,
-  parseClientUuid,
   type VerifiedTicket,
 } from '@handoff/tickets';
+import { parseBackendId, parseClientUuid } from '@handoff/types';
 import { buildVectors, serializeVectors, type Vector, type VectorFile } from './support/vectors.js';
 import { checkRaw } from './support/raw-sign.js';
 import { decodeToken } from './support/fixtures.js';
@@ -43,8 +42,8 @@ async function verifierFor(vector: Vector) {
 
 const binding = {
   clientUuid: parseClientUuid(file.binding.clientUuid),
-  sourceBackendId: parseBackendId(file.binding.sourceBackendId),
-  targetBackendId: parseBackendId(file.binding.targetBackendId),
+  source: parseBackendId(file.binding.source),
+  target: parseBackendId(file.binding.target),
 };
 
 describe('docs/tickets-vectors.json', () => {
@@ -81,8 +80,8 @@ describe('docs/tickets-vectors.json', () => {
           ticket = (outcome as { ticket: VerifiedTicket }).ticket;
           const claims = expected.claims;
           expect(ticket.clientUuid).toBe(claims.sub);
-          expect(ticket.sourceBackendId).toBe(claims.iss);
-          expect(ticket.targetBackendId).toBe(claims.aud);
+          expect(ticket.source).toBe(claims.iss);
+          expect(ticket.target).toBe(claims.aud);
           expect(ticket.issuedAt).toBe(claims.iat);
           expect(ticket.expiresAt).toBe(claims.exp);
           expect(ticket.pool).toBe(claims.pool);

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MAX_TICKET_BYTES,
   createMemoryReplayStore,
   createTicketIssuer,
   createTicketVerifier,
   isVerifiedTicket,
-  parseBackendId,
   type KeyRing,
   type TicketVerifier,
 } from '@handoff/tickets';
+import { parseBackendId, parsePoolId, parseSessionId } from '@handoff/types';
 import {
   BINDING,
   CLIENT,
+  MAX_TICKET_BYTES,
   OTHER_CLIENT,
   SOURCE,
   T0,
@@ -44,7 +44,7 @@ function claims(extra: Record<string, unknown> = {}) {
 describe('verify: valid tickets', () => {
   it('accepts an EdDSA ticket and returns a branded VerifiedTicket with the claims', async () => {
     const { issuer, verifier } = await setup('ed');
-    const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, pool: 'minigames', sessionId: 's-1' });
+    const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET, pool: parsePoolId('minigames'), sessionId: parseSessionId('s-1') });
     const { header } = decodeToken(token);
     expect(header).toEqual({ alg: 'EdDSA', kid: 'ed-1', typ: TYP });
     const ticket = await verifier.verify(token, BINDING);
@@ -53,8 +53,8 @@ describe('verify: valid tickets', () => {
       kid: 'ed-1',
       alg: 'EdDSA',
       clientUuid: CLIENT,
-      sourceBackendId: SOURCE,
-      targetBackendId: TARGET,
+      source: SOURCE,
+      target: TARGET,
       issuedAt: T0,
       expiresAt: T0 + 30,
       pool: 'minigames',
@@ -66,7 +66,7 @@ describe('verify: valid tickets', () => {
 
   it('accepts an HS256 ticket', async () => {
     const { issuer, verifier } = await setup('hs');
-    const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET });
     expect(decodeToken(token).header.alg).toBe('HS256');
     const ticket = await verifier.verify(token, BINDING);
     expect(ticket.alg).toBe('HS256');
@@ -75,14 +75,14 @@ describe('verify: valid tickets', () => {
 
   it('accepts the ticket as Connect.referralData bytes', async () => {
     const { issuer, verifier } = await setup();
-    const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET });
     const ticket = await verifier.verify(new TextEncoder().encode(token), BINDING);
     expect(ticket.clientUuid).toBe(CLIENT);
   });
 
   it('a look-alike object is not a VerifiedTicket', async () => {
     const { issuer, verifier } = await setup();
-    const ticket = await verifier.verify(await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET }), BINDING);
+    const ticket = await verifier.verify(await issuer.issue({ clientUuid: CLIENT, target: TARGET }), BINDING);
     expect(isVerifiedTicket({ ...ticket })).toBe(false);
     expect(isVerifiedTicket(JSON.parse(JSON.stringify(ticket)))).toBe(false);
   });
@@ -91,7 +91,7 @@ describe('verify: valid tickets', () => {
 describe('verify: tampering', () => {
   it('refuses a tampered header, payload or signature', async () => {
     const { issuer, verifier } = await setup();
-    const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET, pool: 'a' });
+    const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET, pool: parsePoolId('a') });
     const [h, p, s] = token.split('.') as [string, string, string];
     const header2 = b64u(`{"kid":"ed-1","alg":"EdDSA","typ":"${TYP}"}`); // same members, other order
     await expectCode(verifier.verify(`${header2}.${p}.${s}`, BINDING), 'ERR_TICKET_SIGNATURE');
@@ -243,10 +243,10 @@ describe('verify: structure', () => {
 describe('verify: bindings', () => {
   it('refuses another client, source or target, and argument misuse', async () => {
     const { issuer, verifier } = await setup();
-    const token = await issuer.issue({ clientUuid: CLIENT, targetBackendId: TARGET });
+    const token = await issuer.issue({ clientUuid: CLIENT, target: TARGET });
     await expectCode(verifier.verify(token, { ...BINDING, clientUuid: OTHER_CLIENT }), 'ERR_TICKET_CLIENT_MISMATCH');
-    await expectCode(verifier.verify(token, { ...BINDING, sourceBackendId: parseBackendId('lobby-2') }), 'ERR_TICKET_SOURCE_MISMATCH');
-    await expectCode(verifier.verify(token, { ...BINDING, targetBackendId: parseBackendId('game-8') }), 'ERR_TICKET_TARGET_MISMATCH');
+    await expectCode(verifier.verify(token, { ...BINDING, source: parseBackendId('lobby-2') }), 'ERR_TICKET_SOURCE_MISMATCH');
+    await expectCode(verifier.verify(token, { ...BINDING, target: parseBackendId('game-8') }), 'ERR_TICKET_TARGET_MISMATCH');
     await expectCode(verifier.verify(token, { ...BINDING, clientUuid: CLIENT.toUpperCase() as typeof CLIENT }), 'ERR_TICKET_INVALID_ARGUMENT');
     await expectCode(verifier.verify(token, undefined as unknown as typeof BINDING), 'ERR_TICKET_INVALID_ARGUMENT');
     await expect(verifier.verify(token, BINDING)).resolves.toBeDefined();

@@ -7,11 +7,10 @@ import type { JWK } from 'jose';
 import {
   TicketError,
   createKeyRing,
-  parseBackendId,
-  parseClientUuid,
   type KeyRing,
   type TicketErrorCode,
 } from '@handoff/tickets';
+import { parseBackendId, parseClientUuid, parsePoolId } from '@handoff/types';
 
 /** TEST-ONLY Ed25519 key (also the key of docs/tickets-vectors.json). */
 export const TEST_ED25519_JWK: JWK = {
@@ -39,7 +38,15 @@ export const CLIENT = parseClientUuid('0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d');
 export const OTHER_CLIENT = parseClientUuid('ffffffff-4e5f-4a6b-8c7d-9e0f1a2b3c4d');
 export const SOURCE = parseBackendId('lobby-1');
 export const TARGET = parseBackendId('game-7');
-export const BINDING = { clientUuid: CLIENT, sourceBackendId: SOURCE, targetBackendId: TARGET } as const;
+export const BINDING = { clientUuid: CLIENT, source: SOURCE, target: TARGET } as const;
+
+/** The largest ticket (docs/tickets.md: the `Connect.referralData` limit of the server). */
+export const MAX_TICKET_BYTES = 4096;
+
+/** SHA-256 of `bytes`, unpadded base64url, computed with node:crypto (independent of the package). */
+export function sha256b64u(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('base64url');
+}
 
 /** 2026-01-01T00:00:00Z, in seconds. */
 export const T0 = 1_767_225_600;

@@ -11,11 +11,10 @@ import {
   createKeyRing,
   createMemoryStateStore,
   createTicketIssuer,
-  parseBackendId,
-  parseClientUuid,
   type TicketErrorCode,
   type KeyRing,
 } from '@handoff/tickets';
+import { parseBackendId, parseClientUuid, parsePoolId, parseSessionId } from '@handoff/types';
 import { BINDING, T0, TEST_ED25519_JWK, TEST_ED25519_JWK_2, TEST_HS256_SECRET, TEST_HS256_SECRET_UTF8, deterministicRandom, publicJwk, testClock } from './fixtures.js';
 import { b64u, signRaw } from './raw-sign.js';
 
@@ -40,7 +39,7 @@ export interface VectorFile {
   readonly maxTicketBytes: 4096;
   readonly keys: readonly Record<string, unknown>[];
   readonly verifier: { readonly maxTtlSeconds: number; readonly clockToleranceSeconds: number };
-  readonly binding: { readonly clientUuid: string; readonly sourceBackendId: string; readonly targetBackendId: string };
+  readonly binding: { readonly clientUuid: string; readonly source: string; readonly target: string };
   readonly vectors: readonly Vector[];
 }
 
@@ -77,7 +76,7 @@ export async function buildVectors(): Promise<VectorFile> {
   const vectors: Vector[] = [];
   const edHeader = { alg: 'EdDSA', kid: ED_KID, typ: TYP };
   const hsHeader = { alg: 'HS256', kid: HS_KID, typ: TYP };
-  const binding = { sub: BINDING.clientUuid, iss: BINDING.sourceBackendId, aud: BINDING.targetBackendId };
+  const binding = { sub: BINDING.clientUuid, iss: BINDING.source, aud: BINDING.target };
 
   /** Issues with the package issuer at `iat`; returns the token and the claims the spec says it carries. */
   const issue = async (
@@ -91,9 +90,9 @@ export async function buildVectors(): Promise<VectorFile> {
     const mark = produced.length;
     const token = await issuer.issue({
       clientUuid: parseClientUuid(options.sub ?? binding.sub),
-      targetBackendId: parseBackendId(options.aud ?? binding.aud),
-      pool: options.pool,
-      sessionId: options.sid,
+      target: parseBackendId(options.aud ?? binding.aud),
+      pool: options.pool === undefined ? undefined : parsePoolId(options.pool),
+      sessionId: options.sid === undefined ? undefined : parseSessionId(options.sid),
       state: options.state,
     });
     const jti = b64u(produced[mark]!);
@@ -389,7 +388,7 @@ export async function buildVectors(): Promise<VectorFile> {
       },
     ],
     verifier: { maxTtlSeconds: MAX_TTL, clockToleranceSeconds: TOLERANCE },
-    binding: { clientUuid: binding.sub, sourceBackendId: binding.iss, targetBackendId: binding.aud },
+    binding: { clientUuid: binding.sub, source: binding.iss, target: binding.aud },
     vectors,
   };
 }
