@@ -1,8 +1,9 @@
 import type { StreamKind } from './stream.js';
 
 /**
- * A Hytale logical channel (`NetworkChannel.java`, G3; REFERENCE.md §1.2). Open union: later builds
- * may add channels, so any string is accepted while the known names still autocomplete.
+ * A Hytale logical channel (the server's `NetworkChannel`, G3; docs/transports.md, "What the Hytale
+ * server does on the wire › Streams and channels"). Open union: later builds may add channels, so any
+ * string is accepted while the known names still autocomplete.
  */
 export type Channel = 'Default' | 'Chunks' | 'WorldMap' | (string & {});
 
@@ -13,7 +14,11 @@ export const Channels = {
   WorldMap: 'WorldMap',
 } as const;
 
-/** The order in which a G3 server opens its unidirectional streams (REFERENCE.md §1.2, inferred). */
+/**
+ * The order in which a G3 server opens its unidirectional streams (`Universe.addPlayer`: Chunks, then
+ * WorldMap). Nothing on the wire names the channel, so the order is the only way to tell them apart;
+ * see docs/transports.md, "Streams and channels".
+ */
 const UNI_ORDER: readonly Channel[] = [Channels.Chunks, Channels.WorldMap];
 
 /**

@@ -1,5 +1,6 @@
 /**
- * Hytale's QUIC application close codes (REFERENCE.md §1.5, `ProtocolUtil.java`).
+ * Hytale's QUIC application close codes, as the server's `ProtocolUtil` defines them; how the server
+ * uses each is in docs/transports.md, "What the Hytale server does on the wire › Close codes".
  *
  * G1 servers know only 0–3; G2/G3 add 4–6 and may attach a UTF-8 reason phrase.
  * Transports pass any non-negative integer through; these names are for readability.

@@ -2,7 +2,10 @@
  * Every failure a transport reports is a {@link TransportError} with one of these stable codes.
  * A clean close is never an error: `Connection.closed` resolves (never rejects) with a `CloseInfo`.
  */
-export const errorCodes = {
+import { HandoffError, isHandoffError } from '@handoff/types';
+
+/** The error-code table of this package and its adapters (`docs/errors.md` is generated from it). */
+export const transportErrorCodes = {
   ERR_TRANSPORT_CLOSED:
     'the listener, connection or stream was closed locally before or during this call; stop using it (this is how a local close surfaces in pending calls, not a failure)',
   ERR_TRANSPORT_PEER_CLOSED:
@@ -36,7 +39,7 @@ export const errorCodes = {
 } as const;
 
 /** A stable {@link TransportError} code. */
-export type TransportErrorCode = keyof typeof errorCodes;
+export type TransportErrorCode = keyof typeof transportErrorCodes;
 
 /** Options of the {@link TransportError} constructor. */
 export interface TransportErrorOptions {
@@ -51,24 +54,29 @@ export interface TransportErrorOptions {
   readonly reason?: string;
 }
 
-/** The one error class of `@handoff/transport` and its adapters. Check `code`, never the message. */
-export class TransportError extends Error {
+/**
+ * The one error class of `@handoff/transport` and its adapters. Check `code` (with
+ * {@link isTransportError}), never the message.
+ */
+export class TransportError extends HandoffError<TransportErrorCode> {
   override readonly name = 'TransportError';
-  readonly code: TransportErrorCode;
   readonly closeCode: number | undefined;
   readonly reason: string | undefined;
 
   constructor(code: TransportErrorCode, message?: string, options: TransportErrorOptions = {}) {
-    super(message ?? errorCodes[code], options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super('transport', code, message ?? transportErrorCodes[code], options.cause === undefined ? {} : { cause: options.cause });
     this.closeCode = options.closeCode;
     this.reason = options.reason;
   }
 }
 
-/** `true` when `value` is a {@link TransportError} (optionally with the given code). */
+/**
+ * `true` when `value` is a {@link TransportError} (optionally with the given code), whichever
+ * installed copy of this package made it: it reads the error brand of `@handoff/types`, so an
+ * adapter built against another copy of `@handoff/transport` is still recognised.
+ */
 export function isTransportError(value: unknown, code?: TransportErrorCode): value is TransportError {
-  return value instanceof TransportError && (code === undefined || value.code === code);
+  return isHandoffError(value, 'transport', code);
 }
 
 /** Node `code`s of system errors, mapped to ours. */
@@ -109,7 +117,7 @@ function isAbortLike(value: unknown): boolean {
  * anything else gets `fallback`. The original error is kept as `cause`.
  */
 export function toTransportError(error: unknown, fallback: TransportErrorCode = 'ERR_TRANSPORT_FAILED'): TransportError {
-  if (error instanceof TransportError) return error;
+  if (isTransportError(error)) return error;
   if (isAbortLike(error)) return new TransportError('ERR_TRANSPORT_ABORTED', undefined, { cause: error });
   const nodeCode =
     typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
@@ -117,7 +125,7 @@ export function toTransportError(error: unknown, fallback: TransportErrorCode = 
       : undefined;
   const code = nodeCode ?? fallback;
   const detail = error instanceof Error ? error.message : undefined;
-  return new TransportError(code, detail ? `${errorCodes[code]} (${detail})` : undefined, { cause: error });
+  return new TransportError(code, detail ? `${transportErrorCodes[code]} (${detail})` : undefined, { cause: error });
 }
 
 /** The `ERR_TRANSPORT_ABORTED` error for an aborted signal, with the signal's reason as `cause`. */

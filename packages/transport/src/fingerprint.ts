@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 
 /**
  * The SHA-256 fingerprint of a DER-encoded certificate, in the base64url-without-padding form that
- * Hytale's `cnf.x5t#S256` token claim uses (REFERENCE.md §1.1, §6): 43 characters.
+ * Hytale's `cnf.x5t#S256` token claim uses (the server's `CertificateUtil`; docs/transports.md, "What the
+ * Hytale server does on the wire › Certificates"): 43 characters.
  *
  * @example
  * ```ts

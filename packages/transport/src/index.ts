@@ -31,10 +31,9 @@ export { Channels, inferChannel } from './channel.js';
 export { CloseCode, closeCodeName } from './close-codes.js';
 export type { Address, CloseInfo, CloseInitiator, CloseOptions, Connection } from './connection.js';
 export type { TransportErrorCode, TransportErrorOptions } from './errors.js';
-export { TransportError, errorCodes, isTransportError, toTransportError, abortError } from './errors.js';
+export { TransportError, abortError, isTransportError, toTransportError, transportErrorCodes } from './errors.js';
 export { certificateFingerprint } from './fingerprint.js';
 export type { Listener } from './listener.js';
-export type { Logger } from './logger.js';
 export type {
   BidiStream,
   IncomingStream,

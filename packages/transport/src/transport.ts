@@ -2,7 +2,7 @@ import type { AbortOptions } from './abort.js';
 import type { Address, Connection } from './connection.js';
 import type { TransportError } from './errors.js';
 import type { Listener } from './listener.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '@handoff/types';
 
 /**
  * How many streams the *peer* may have open towards us at once, per kind (like QUIC's

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import {
   CloseCode,
   InboundQueue,
@@ -7,7 +7,7 @@ import {
   abortError,
   certificateFingerprint,
   closeCodeName,
-  errorCodes,
+  transportErrorCodes,
   inferChannel,
   isTransportError,
   onAbort,
@@ -17,7 +17,7 @@ import {
 } from '@handoff/transport';
 
 describe('close codes', () => {
-  test('match REFERENCE.md §1.5', () => {
+  test('are the codes of docs/transports.md › Close codes (the server\'s ProtocolUtil)', () => {
     expect(CloseCode).toEqual({
       NO_ERROR: 0,
       RATE_LIMITED: 1,
@@ -53,16 +53,34 @@ describe('certificateFingerprint', () => {
 
 describe('errors', () => {
   test('every code has a description; TransportError carries code, closeCode, reason and cause', () => {
-    for (const description of Object.values(errorCodes)) expect(description.length).toBeGreaterThan(20);
+    for (const [code, description] of Object.entries(transportErrorCodes)) {
+      expect(code).toMatch(/^ERR_TRANSPORT_[A-Z_]+$/);
+      expect(description.length).toBeGreaterThan(20);
+    }
     const cause = new Error('x');
     const error = new TransportError('ERR_TRANSPORT_PEER_CLOSED', undefined, { closeCode: 2, reason: 'auth', cause });
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe('TransportError');
-    expect(error.message).toBe(errorCodes.ERR_TRANSPORT_PEER_CLOSED);
+    expect(error.message).toBe(transportErrorCodes.ERR_TRANSPORT_PEER_CLOSED);
     expect(error).toMatchObject({ code: 'ERR_TRANSPORT_PEER_CLOSED', closeCode: 2, reason: 'auth', cause });
     expect(isTransportError(error)).toBe(true);
     expect(isTransportError(error, 'ERR_TRANSPORT_CLOSED')).toBe(false);
     expect(isTransportError(new Error('no'))).toBe(false);
+  });
+
+  test('isTransportError and toTransportError recognise the errors of another installed copy of the package', async () => {
+    vi.resetModules();
+    const copy = (await import('@handoff/transport')) as typeof import('@handoff/transport');
+    expect(copy.TransportError).not.toBe(TransportError);
+    const theirs = new copy.TransportError('ERR_TRANSPORT_STREAM_RESET', undefined, { closeCode: 7 });
+    expect(theirs).not.toBeInstanceOf(TransportError);
+    expect(isTransportError(theirs)).toBe(true);
+    expect(isTransportError(theirs, 'ERR_TRANSPORT_STREAM_RESET')).toBe(true);
+    expect(isTransportError(theirs, 'ERR_TRANSPORT_CLOSED')).toBe(false);
+    expect(toTransportError(theirs)).toBe(theirs); // passed through, not re-wrapped as ERR_TRANSPORT_FAILED
+    expect(copy.isTransportError(new TransportError('ERR_TRANSPORT_TLS'), 'ERR_TRANSPORT_TLS')).toBe(true);
+    // look-alikes without the brand are not transport errors
+    expect(isTransportError(Object.assign(new Error('x'), { code: 'ERR_TRANSPORT_TLS' }))).toBe(false);
   });
 
   test('toTransportError maps Node system errors and aborts, keeps TransportErrors, falls back otherwise', () => {

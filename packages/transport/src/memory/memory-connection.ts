@@ -4,7 +4,7 @@ import type { Address, CloseInfo, CloseOptions, Connection } from '../connection
 import { deferred, type Deferred } from '../deferred.js';
 import { TransportError } from '../errors.js';
 import { certificateFingerprint } from '../fingerprint.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@handoff/types';
 import type { BidiStream, IncomingStream, OpenStreamOptions, SendStream, StreamKind } from '../stream.js';
 import { MemoryStream, type StreamHost } from './memory-stream.js';
 import { Pipe } from './pipe.js';
