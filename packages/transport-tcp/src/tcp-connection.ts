@@ -11,10 +11,10 @@ import {
   type CloseOptions,
   type Connection,
   type IncomingStream,
-  type Logger,
   type OpenStreamOptions,
   type SendStream,
 } from '@handoff/transport';
+import type { Logger } from '@handoff/types';
 import { TcpStream, type TcpStreamHost } from './tcp-stream.js';
 
 let nextId = 1;

@@ -6,9 +6,9 @@ import {
   toTransportError,
   type DialInit,
   type ListenInit,
-  type Logger,
   type Transport,
 } from '@handoff/transport';
+import type { Logger } from '@handoff/types';
 import { TcpConnection, type TcpConnectionInit } from './tcp-connection.js';
 import { TcpListener } from './tcp-listener.js';
 
