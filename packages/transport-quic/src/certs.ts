@@ -199,7 +199,7 @@ export function certificatesFromPem(pem: string): Uint8Array[] {
   try {
     structs = x509.PemConverter.decodeWithHeaders(pem);
   } catch (cause) {
-    throw new QuicTransportError('ERR_QUIC_BAD_CERTIFICATE', 'the PEM text could not be decoded', { cause });
+    throw new QuicTransportError('ERR_TRANSPORT_QUIC_BAD_CERTIFICATE', 'the PEM text could not be decoded', { cause });
   }
   for (const struct of structs) {
     if (struct.type === 'CERTIFICATE') out.push(new Uint8Array(struct.rawData));
@@ -217,7 +217,7 @@ export function parseCertificate(der: Uint8Array): x509.X509Certificate {
   try {
     return new x509.X509Certificate(der);
   } catch (cause) {
-    throw new QuicTransportError('ERR_QUIC_BAD_CERTIFICATE', 'the certificate could not be parsed', { cause });
+    throw new QuicTransportError('ERR_TRANSPORT_QUIC_BAD_CERTIFICATE', 'the certificate could not be parsed', { cause });
   }
 }
 
@@ -240,10 +240,10 @@ export async function loadPemFiles(paths: { readonly cert: string; readonly key:
   const [certPem, keyPem] = await Promise.all([readText(paths.cert, 'certificate'), readText(paths.key, 'private key')]);
   const ders = certificatesFromPem(certPem);
   const leaf = ders[0];
-  if (!leaf) throw new QuicTransportError('ERR_QUIC_BAD_CERTIFICATE', `no CERTIFICATE block in ${paths.cert}`);
+  if (!leaf) throw new QuicTransportError('ERR_TRANSPORT_QUIC_BAD_CERTIFICATE', `no CERTIFICATE block in ${paths.cert}`);
   parseCertificate(leaf);
   if (!/-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/.test(keyPem)) {
-    throw new QuicTransportError('ERR_QUIC_BAD_CERTIFICATE', `no PRIVATE KEY block in ${paths.key}`);
+    throw new QuicTransportError('ERR_TRANSPORT_QUIC_BAD_CERTIFICATE', `no PRIVATE KEY block in ${paths.key}`);
   }
   return { certPem, keyPem, der: leaf, fingerprint: certificateFingerprint(leaf) };
 }
@@ -252,7 +252,7 @@ export async function loadPemFiles(paths: { readonly cert: string; readonly key:
 export async function loadCaFile(path: string): Promise<string> {
   const pem = await readText(path, 'CA');
   if (certificatesFromPem(pem).length === 0) {
-    throw new QuicTransportError('ERR_QUIC_BAD_CERTIFICATE', `no CERTIFICATE block in ${path}`);
+    throw new QuicTransportError('ERR_TRANSPORT_QUIC_BAD_CERTIFICATE', `no CERTIFICATE block in ${path}`);
   }
   return pem;
 }
@@ -261,6 +261,6 @@ async function readText(path: string, what: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (cause) {
-    throw new QuicTransportError('ERR_QUIC_BAD_CERTIFICATE', `cannot read the ${what} file ${path}`, { cause });
+    throw new QuicTransportError('ERR_TRANSPORT_QUIC_BAD_CERTIFICATE', `cannot read the ${what} file ${path}`, { cause });
   }
 }

@@ -51,5 +51,5 @@ export {
 } from './certs.js';
 export type { CertificateUsage, CertificateWithKey, DevCa, DevCaInit, KeyAlgorithm, LeafInit, PemFiles } from './certs.js';
 export { certificateFingerprint } from '@handoff/transport';
-export { errorCodes, QuicTransportError } from './errors.js';
+export { QuicTransportError, isQuicTransportError, transportQuicErrorCodes } from './errors.js';
 export type { QuicErrorCode } from './errors.js';

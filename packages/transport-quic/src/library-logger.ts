@@ -4,7 +4,7 @@
  * without an injected logger, otherwise forwarding its warnings and errors to `logger.debug`.
  */
 import MatrixLogger, { Handler, LogLevel, type LogRecord } from '@matrixai/logger';
-import type { Logger } from '@handoff/transport';
+import type { Logger } from '@handoff/types';
 
 class ForwardingHandler extends Handler {
   readonly #logger: Logger;

@@ -16,11 +16,11 @@ import {
   type CloseOptions,
   type Connection,
   type IncomingStream,
-  type Logger,
   type OpenStreamOptions,
   type SendStream,
   type StreamKind,
 } from '@handoff/transport';
+import type { Logger } from '@handoff/types';
 import { errors as quicErrors, events as quicEvents, type QUICConnection, type QUICStream } from '@matrixai/quic';
 import {
   abandonFailedHandshake,

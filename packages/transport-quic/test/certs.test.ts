@@ -2,7 +2,7 @@ import { createHash, X509Certificate as NodeX509 } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   certificateFingerprint,
   certificatesFromPem,
@@ -13,6 +13,8 @@ import {
   loadPemFiles,
   parseCertificate,
   QuicTransportError,
+  isQuicTransportError,
+  transportQuicErrorCodes,
 } from '@handoff/transport-quic';
 
 describe.each(['P-256', 'Ed25519'] as const)('certificate helpers with %s keys', (algorithm) => {
@@ -81,12 +83,26 @@ describe('PEM helpers', () => {
     await writeFile(join(dir, 'swapped-cert.pem'), leaf.keyPem);
     await writeFile(join(dir, 'swapped-key.pem'), leaf.certPem);
     const missing = loadPemFiles({ cert: join(dir, 'nope.pem'), key: join(dir, 'nope.key') });
-    await expect(missing).rejects.toMatchObject({ code: 'ERR_QUIC_BAD_CERTIFICATE' });
+    await expect(missing).rejects.toMatchObject({ code: 'ERR_TRANSPORT_QUIC_BAD_CERTIFICATE' });
     const swapped = await loadPemFiles({ cert: join(dir, 'swapped-cert.pem'), key: join(dir, 'swapped-key.pem') }).catch((e: unknown) => e);
     expect(swapped).toBeInstanceOf(QuicTransportError);
-    expect((swapped as QuicTransportError).code).toBe('ERR_QUIC_BAD_CERTIFICATE');
+    expect((swapped as QuicTransportError).code).toBe('ERR_TRANSPORT_QUIC_BAD_CERTIFICATE');
     const keyBody = leaf.keyPem.split('\n')[1]!;
     expect((swapped as Error).message).not.toContain(keyBody);
-    await expect(loadCaFile(join(dir, 'swapped-cert.pem'))).rejects.toMatchObject({ code: 'ERR_QUIC_BAD_CERTIFICATE' });
+    await expect(loadCaFile(join(dir, 'swapped-cert.pem'))).rejects.toMatchObject({ code: 'ERR_TRANSPORT_QUIC_BAD_CERTIFICATE' });
+  });
+
+  it('isQuicTransportError recognises the errors of another installed copy of the package', async () => {
+    const ours = await loadCaFile(join(dir, 'nope.pem')).catch((e: unknown) => e);
+    expect(isQuicTransportError(ours, 'ERR_TRANSPORT_QUIC_BAD_CERTIFICATE')).toBe(true);
+    vi.resetModules();
+    const copy = (await import('@handoff/transport-quic')) as typeof import('@handoff/transport-quic');
+    expect(copy.QuicTransportError).not.toBe(QuicTransportError);
+    const theirs = new copy.QuicTransportError('ERR_TRANSPORT_QUIC_BAD_CERTIFICATE', 'bad');
+    expect(theirs).not.toBeInstanceOf(QuicTransportError);
+    expect(isQuicTransportError(theirs, 'ERR_TRANSPORT_QUIC_BAD_CERTIFICATE')).toBe(true);
+    expect(copy.isQuicTransportError(ours)).toBe(true);
+    expect(isQuicTransportError(Object.assign(new Error('x'), { code: 'ERR_TRANSPORT_QUIC_BAD_CERTIFICATE' }))).toBe(false);
+    expect(Object.keys(transportQuicErrorCodes).every((code) => code.startsWith('ERR_TRANSPORT_QUIC_'))).toBe(true);
   });
 });
