@@ -20,6 +20,8 @@ function workspaceAliases(): Record<string, string> {
     if (existsSync(entry)) aliases[`@handoff/${dir}`] = entry;
     const extra = join(packagesDir, dir, 'src', 'compliance', 'index.ts');
     if (existsSync(extra)) aliases[`@handoff/${dir}/compliance`] = extra;
+    const internals = join(packagesDir, dir, 'src', 'internals.ts');
+    if (existsSync(internals)) aliases[`@handoff/${dir}/internals`] = internals;
   }
   return aliases;
 }

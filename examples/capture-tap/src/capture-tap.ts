@@ -3,9 +3,10 @@
  * of the in-memory transport; the proxy side splits the bytes into frames (no copy), hands each frame
  * to a session capture tap, and would forward `frame.bytes` to the client unchanged.
  */
-import { createFrameStream, getGeneration, zstdReady, type PacketInputs, type PacketName } from '@handoff/protocol';
+import { createFrameStream, getGeneration, readFrame, zstdReady, type PacketInputs, type PacketName } from '@handoff/protocol';
 import { createCaptureTap, createSessionStore } from '@handoff/session';
 import { memory } from '@handoff/transport';
+import { parseBackendRef } from '@handoff/types';
 
 export async function captureTap(log: (line: string) => void): Promise<void> {
   await zstdReady;
@@ -32,18 +33,20 @@ export async function captureTap(log: (line: string) => void): Promise<void> {
   await writer.close();
 
   // the proxy: split, tap, forward
-  const record = createSessionStore().create({ backend: { id: 'backend-a' } });
+  const backendA = parseBackendRef({ id: 'backend-a' });
+  const record = createSessionStore().create({ backend: backendA });
   const tap = createCaptureTap(record, { generation: g3 }); // the Connect would tell it; this recipe starts after it
   const fromBackend = await proxySide.acceptStream();
   const frames = fromBackend.readable!.pipeThrough(createFrameStream(g3.registry, { direction: 'ToClient' }));
   for await (const frame of frames) {
-    tap.serverToClient(frame, 'backend-a');
+    tap.serverToClient(frame, backendA);
     log(`${frame.descriptor.name.padEnd(12)} ${String(frame.bytes.length).padStart(4)} bytes, channel ${frame.descriptor.channel}: forwarded unchanged`);
   }
 
   log(`captured: world ${record.joinWorld?.worldUuid}, client id ${record.clientId}, chunk columns ${JSON.stringify(record.chunks.toArray())}`);
-  const pong = g3.packet('Pong').encodeFrame({ id: 1, type: 'Raw', packetQueueSize: 0 });
-  log(`the client's Pong for ping 1 goes to ${record.pings.backendOf({ id: 3, bytes: pong })}`);
+  // the client's Pong, as the client-side splitter would hand it over (its id is the generation's, read from the frame)
+  const pong = readFrame(g3.registry, g3.packet('Pong').encodeFrame({ id: 1, type: 'Raw', packetQueueSize: 0 }));
+  log(`the client's Pong for ping 1 goes to ${record.pings.backendOf(pong)}`);
   await proxySide.close();
   await listener.close();
 }

@@ -3,7 +3,7 @@
  *
  * 1. the cost of the capture taps per frame on a realistic gameplay mix (mostly opaque frames, a Ping a
  *    second answered by three Pongs, a few captured packets), against a loop that only reads the id;
- * 2. the cost of one SetChunk (zstd decompression of a realistic section, then two int32 reads);
+ * 2. the cost of one SetChunk (zstd decompression of a realistic section, then the schema's x/z reader);
  * 3. the heap per idle session (record + tap) with --expose-gc: 10,000 sessions, each with a captured
  *    Connect (secrets), setup, 200 chunk columns and 20 player-list entries;
  * 4. directory round trips (claim, heartbeat, update, release), memory and Redis (a private
@@ -11,7 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { getGeneration, readFrame, zstdReady, type Frame, type PacketInputs, type PacketName } from '@handoff/protocol';
+import { frameFromPayload, getGeneration, readFrame, zstdReady, type Frame, type PacketInputs, type PacketName } from '@handoff/protocol';
+import { parseBackendId, parseBackendRef, parseClientUuid, parseMigrationId, parseSessionId, type ClientUuid } from '@handoff/types';
 import { emit, log, stats } from '../../../scripts/bench-kit.js';
 import { redisForBenchmark } from '../../../test/support/redis-server.js';
 import { SessionRecord, createCaptureTap, createMemoryDirectory, createRedisDirectory, type SessionDirectory } from '../src/index.js';
@@ -22,13 +23,11 @@ const frame = <N extends PacketName>(name: N, value: PacketInputs[N]): Frame => 
 const opaque = (name: string, wanted: number, seed: number): Frame => {
   const d = G3.registry.byName(name)!;
   const size = Math.min(wanted, d.maxSize);
-  const bytes = new Uint8Array(8 + size);
-  const view = new DataView(bytes.buffer);
-  view.setInt32(0, size, true);
-  view.setInt32(4, d.id, true);
-  for (let i = 8; i < bytes.length; i++) bytes[i] = (i * 31 + seed) & 0xff;
-  return readFrame(G3.registry, bytes);
+  const payload = new Uint8Array(size);
+  for (let i = 0; i < size; i++) payload[i] = ((i + 8) * 31 + seed) & 0xff;
+  return readFrame(G3.registry, frameFromPayload(d.id, payload));
 };
+const LOBBY = parseBackendId('lobby-1');
 const uuid = (i: number): string => `${(0x10000000 + i).toString(16)}-0d4a-4c6b-9e7f-${(0x100000000000 + i).toString(16)}`;
 
 /** A deterministic generator (benchmarks must be repeatable). */
@@ -82,7 +81,7 @@ for (let s = 0; s < 120; s++) mix.push(...gameplaySecond(s));
 const capturedInMix = mix.filter((t) => ['Ping', 'Pong', 'UnloadChunk', 'AddToServerPlayerList', 'ViewRadius', 'SetClientId'].includes(t.frame.descriptor.name)).length;
 
 function connectedTap() {
-  const record = new SessionRecord({ backend: { id: 'lobby-1' } });
+  const record = new SessionRecord({ backend: parseBackendRef({ id: LOBBY }) });
   const tap = createCaptureTap(record);
   tap.clientToServer(
     frame('Connect', {
@@ -111,7 +110,7 @@ let sink = 0;
 const tapped = timePerFrame(() => {
   for (let k = 0; k < REPEAT; k++) {
     for (const t of mix) {
-      const r = t.toServer ? tap.clientToServer(t.frame) : tap.serverToClient(t.frame, 'lobby-1');
+      const r = t.toServer ? tap.clientToServer(t.frame) : tap.serverToClient(t.frame, LOBBY);
       if (r !== undefined) sink++;
     }
   }
@@ -128,7 +127,7 @@ log(`  baseline loop reading only the id: ${baseline.nsPerFrame.toFixed(1)} ns/f
 // opaque-only frames: the cost every non-captured frame pays
 const opaqueOnly = mix.filter((t) => t.frame.descriptor.name !== 'Ping' && t.frame.descriptor.name !== 'Pong' && !['UnloadChunk', 'AddToServerPlayerList', 'ViewRadius', 'SetClientId'].includes(t.frame.descriptor.name));
 const opaqueCost = timePerFrame(() => {
-  for (let k = 0; k < REPEAT; k++) for (const t of opaqueOnly) if ((t.toServer ? tap.clientToServer(t.frame) : tap.serverToClient(t.frame, 'lobby-1')) !== undefined) sink++;
+  for (let k = 0; k < REPEAT; k++) for (const t of opaqueOnly) if ((t.toServer ? tap.clientToServer(t.frame) : tap.serverToClient(t.frame, LOBBY)) !== undefined) sink++;
 }, opaqueOnly.length * REPEAT);
 log(`  opaque frames only: ${opaqueCost.nsPerFrame.toFixed(1)} ns/frame`);
 
@@ -150,7 +149,7 @@ const chunkFrames = Array.from({ length: 64 }, (_, i) =>
 const chunkCompressed = chunkFrames.reduce((a, f) => a + f.payload.length, 0) / chunkFrames.length;
 const chunkSession = connectedTap();
 const chunkCost = timePerFrame(() => {
-  for (const f of chunkFrames) chunkSession.tap.serverToClient(f, 'lobby-1');
+  for (const f of chunkFrames) chunkSession.tap.serverToClient(f, LOBBY);
 }, chunkFrames.length, 15);
 log(`SetChunk (36 KiB section, ${(chunkCompressed / 1024).toFixed(1)} KiB compressed): ${(chunkCost.nsPerFrame / 1000).toFixed(1)} µs/frame, ${Math.round(chunkCost.framesPerSecond)} frames/s`);
 
@@ -185,7 +184,7 @@ if (gc === undefined) {
     }),
   );
   const build = (i: number) => {
-    const record = new SessionRecord({ backend: { id: 'lobby-1', pool: 'lobby' } });
+    const record = new SessionRecord({ backend: parseBackendRef({ id: LOBBY, pool: 'lobby' }) });
     const t = createCaptureTap(record);
     t.clientToServer(
       frame('Connect', {
@@ -193,11 +192,11 @@ if (gc === undefined) {
         username: `Player${i}`, identityToken: `eyJ${'a'.repeat(700)}`, language: 'en', referralData: new Uint8Array(400), referralSource: { host: 'lobby', port: 5520 },
       }),
     );
-    for (const s of setupFrames) (s.toServer ? t.clientToServer(s.frame) : t.serverToClient(s.frame, 'lobby-1'));
+    for (const s of setupFrames) (s.toServer ? t.clientToServer(s.frame) : t.serverToClient(s.frame, LOBBY));
     record.setSecret('accessToken', `eyJ${'b'.repeat(700)}`);
     for (let c = 0; c < 200; c++) record.chunks.add((c % 15) - 7 + (i % 64), Math.floor(c / 15) - 7);
-    t.serverToClient(playerLists[i % playerLists.length]!, 'lobby-1');
-    record.pings.recordPing(i, 'lobby-1');
+    t.serverToClient(playerLists[i % playerLists.length]!, LOBBY);
+    record.pings.recordPing(i, LOBBY);
     return t;
   };
   // JS heap plus the typed arrays' backing stores (outside the heap: referral data, PlayerOptions, chunk keys)
@@ -228,17 +227,18 @@ if (gc === undefined) {
 
 
 async function directoryRoundTrips(directory: SessionDirectory, players: number) {
-  const ids = Array.from({ length: players }, () => randomUUID());
-  const lap = async (fn: (id: string) => Promise<unknown>) => {
+  const ids = Array.from({ length: players }, () => parseClientUuid(randomUUID()));
+  const [session, migration] = [parseSessionId('s'), parseMigrationId('m')];
+  const lap = async (fn: (id: ClientUuid) => Promise<unknown>) => {
     const start = performance.now();
     for (const id of ids) await fn(id);
     return ((performance.now() - start) * 1000) / players; // µs per call, one at a time
   };
-  const claim = await lap((id) => directory.claim({ playerId: id, sessionId: 's', backend: { id: 'lobby-1' } }));
-  const heartbeat = await lap((id) => directory.heartbeat(id, 's'));
-  const update = await lap((id) => directory.update(id, 's', { phase: 'Prepare', migrationId: 'm' }));
+  const claim = await lap((id) => directory.claim({ clientUuid: id, sessionId: session, backend: parseBackendRef({ id: LOBBY }) }));
+  const heartbeat = await lap((id) => directory.heartbeat(id, session));
+  const update = await lap((id) => directory.update(id, session, { phase: 'Prepare', migrationId: migration }));
   const lookup = await lap((id) => directory.lookup(id));
-  const release = await lap((id) => directory.release(id, 's'));
+  const release = await lap((id) => directory.release(id, session));
   return { claimUs: claim, heartbeatUs: heartbeat, updateUs: update, lookupUs: lookup, releaseUs: release };
 }
 

@@ -4,25 +4,28 @@
  *
  * Cost: one array lookup by packet id per frame; frames it does not read (nearly all of them) return
  * at once. It decodes only the packets it captures, and of the frequent ones (Ping, Pong, SetChunk,
- * UnloadChunk) it reads only the fixed fields it needs. It never throws into the forwarding loop: a
+ * UnloadChunk) it reads only the fixed fields it needs, through readers compiled from the
+ * generation's schema (`generation.fixedFields`): packet ids and offsets are never constants here,
+ * so a generation that moves a packet is read correctly. It never throws into the forwarding loop: a
  * packet it cannot read becomes a {@link SessionError} — returned, kept in `errors`, counted, passed
  * to `onError` and logged without secrets — and the frame passes on unchanged.
  */
 import {
-  ProtocolError,
   decompressPayload,
   detectGeneration,
   getGeneration,
   generations,
+  isProtocolError,
   portFromWire,
+  type FixedFieldReader,
   type Frame,
   type Generation,
   type PacketName,
 } from '@handoff/protocol';
+import { isHandoffError, parseClientUuid, type BackendId, type BackendRef, type Logger } from '@handoff/types';
 import { internAssetSet, payloadDigest } from './client-assets.js';
 import { SessionError, type SessionErrorCode } from './errors.js';
-import type { Logger } from './logger.js';
-import { PONG_TYPES, type PongRoute } from './ping-ledger.js';
+import type { PongRoute } from './ping-ledger.js';
 import type { ConnectInfo, SessionRecord } from './record.js';
 
 /** A frame the tap could not capture from; the frame itself passes on. */
@@ -37,8 +40,8 @@ export interface CaptureFailure {
  */
 export type TapResult = undefined | PongRoute | CaptureFailure;
 
-/** Which backend a server frame came from: its id, or `{ backendId }`. */
-export type FrameSource = string | { readonly backendId: string };
+/** Which backend a server frame came from: its id, or its reference. */
+export type FrameSource = BackendId | BackendRef;
 
 export interface CaptureTapInit {
   /** The generation, when the proxy knows it before the Connect (it is otherwise read from the Connect). */
@@ -115,22 +118,14 @@ const SERVER_PACKETS: ReadonlyArray<readonly [PacketName, K]> = [
   ['Ping', K.Ping],
 ];
 
-/** Per-generation dispatch: packet id → kind, and the fixed-field offsets of the fast paths. */
+/** Per-generation dispatch: packet id → kind, and the fixed-field readers of the fast paths (from the schema). */
 interface Tables {
   readonly c2s: Uint8Array;
   readonly s2c: Uint8Array;
-  /** Payload offsets (fixed block) and minimum payload sizes. */
-  readonly pingId: number;
-  readonly pingMin: number;
-  readonly pongId: number;
-  readonly pongType: number;
-  readonly pongMin: number;
-  readonly chunkX: number;
-  readonly chunkZ: number;
-  readonly chunkMin: number;
-  readonly unloadX: number;
-  readonly unloadZ: number;
-  readonly unloadMin: number;
+  readonly ping: FixedFieldReader<'Ping', 'id'>;
+  readonly pong: FixedFieldReader<'Pong', 'id' | 'type'>;
+  readonly chunk: FixedFieldReader<'SetChunk', 'x' | 'z'>;
+  readonly unload: FixedFieldReader<'UnloadChunk', 'chunkX' | 'chunkZ'>;
 }
 
 function kindTable(generation: Generation, packets: ReadonlyArray<readonly [PacketName, K]>): Uint8Array {
@@ -144,12 +139,6 @@ function kindTable(generation: Generation, packets: ReadonlyArray<readonly [Pack
   return table;
 }
 
-function fieldOffset(generation: Generation, packet: PacketName, field: string): number {
-  const f = generation.packet(packet).layout.fields.find((x) => x.name === field);
-  if (f === undefined || f.offset < 0) throw new Error(`${generation.id}: ${packet}.${field} is not a fixed field`);
-  return f.offset;
-}
-
 const tablesByGeneration = new WeakMap<Generation, Tables>();
 
 function tablesOf(generation: Generation): Tables {
@@ -158,17 +147,10 @@ function tablesOf(generation: Generation): Tables {
     tables = {
       c2s: kindTable(generation, CLIENT_PACKETS),
       s2c: kindTable(generation, SERVER_PACKETS),
-      pingId: fieldOffset(generation, 'Ping', 'id'),
-      pingMin: generation.packet('Ping').layout.fixedBlockSize,
-      pongId: fieldOffset(generation, 'Pong', 'id'),
-      pongType: fieldOffset(generation, 'Pong', 'type'),
-      pongMin: generation.packet('Pong').layout.fixedBlockSize,
-      chunkX: fieldOffset(generation, 'SetChunk', 'x'),
-      chunkZ: fieldOffset(generation, 'SetChunk', 'z'),
-      chunkMin: generation.packet('SetChunk').layout.fixedBlockSize,
-      unloadX: fieldOffset(generation, 'UnloadChunk', 'chunkX'),
-      unloadZ: fieldOffset(generation, 'UnloadChunk', 'chunkZ'),
-      unloadMin: generation.packet('UnloadChunk').layout.fixedBlockSize,
+      ping: generation.fixedFields('Ping', ['id']),
+      pong: generation.fixedFields('Pong', ['id', 'type']),
+      chunk: generation.fixedFields('SetChunk', ['x', 'z']),
+      unload: generation.fixedFields('UnloadChunk', ['chunkX', 'chunkZ']),
     };
     tablesByGeneration.set(generation, tables);
   }
@@ -191,9 +173,6 @@ function preConnectTable(packets: ReadonlyArray<readonly [PacketName, K]>): Uint
 
 const PRE_C2S = preConnectTable(CLIENT_PACKETS);
 const PRE_S2C = preConnectTable(SERVER_PACKETS);
-
-const int32At = (bytes: Uint8Array, at: number): number =>
-  bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24);
 
 /** The capture tap of one client connection. */
 export class CaptureTap {
@@ -259,9 +238,9 @@ export class CaptureTap {
   }
 
   /**
-   * A frame the client receives from a backend (`from`: its id; default the record's backend). Tap
-   * only what reaches the client: frames the proxy swallows (backend B's setup during a migration,
-   * Pings the proxy answers itself) are not client state.
+   * A frame the client receives from a backend (`from`: its id or reference; default the record's
+   * backend). Tap only what reaches the client: frames the proxy swallows (backend B's setup during a
+   * migration, Pings the proxy answers itself) are not client state.
    */
   serverToClient(frame: Frame, from?: FrameSource): TapResult {
     this.#serverFrames++;
@@ -274,6 +253,7 @@ export class CaptureTap {
 
   #use(generation: Generation): void {
     this.#generation = generation;
+    this.record.setGeneration(generation);
     const tables = tablesOf(generation);
     this.#tables = tables;
     this.#c2s = tables.c2s;
@@ -334,13 +314,12 @@ export class CaptureTap {
       this.#captured++;
       switch (kind) {
         case K.Ping: {
-          const payload = frame.payload;
-          if (payload.length < tables.pingMin) throw new ProtocolError('ERR_PROTOCOL_TRUNCATED', `Ping needs ${tables.pingMin} bytes, ${payload.length} available`, { packet: 'Ping' });
-          const backendId = from === undefined ? record.backend?.id : typeof from === 'string' ? from : from.backendId;
+          const { id } = tables.ping.read(frame.payload);
+          const backendId = from === undefined ? record.backend?.id : typeof from === 'string' ? from : from.id;
           if (backendId === undefined) {
             return this.#fail('ERR_SESSION_INVALID_ARGUMENT', 'Ping', undefined, 'a Ping was tapped without its backend and the record has none', 'no-backend');
           }
-          if (record.pings.recordPing(int32At(payload, tables.pingId), backendId)) {
+          if (record.pings.recordPing(id, backendId)) {
             return this.#fail('ERR_SESSION_PING_LEDGER_OVERFLOW', 'Ping', undefined, `more than ${record.pings.limit} Pings await Pongs: the oldest was forgotten`);
           }
           return undefined;
@@ -350,19 +329,14 @@ export class CaptureTap {
           const descriptor = frame.descriptor;
           const raw = frame.payload;
           const payload = descriptor.compressed && raw.length > 0 ? decompressPayload(raw, descriptor.maxSize) : raw;
-          if (payload.length < tables.chunkMin) {
-            throw new ProtocolError('ERR_PROTOCOL_TRUNCATED', `SetChunk needs ${tables.chunkMin} bytes, ${payload.length} available`, { packet: 'SetChunk' });
-          }
-          if (!record.chunks.add(int32At(payload, tables.chunkX), int32At(payload, tables.chunkZ))) return this.#limit('chunk-columns', frame);
+          const { x, z } = tables.chunk.read(payload);
+          if (!record.chunks.add(x, z)) return this.#limit('chunk-columns', frame);
           this.#limitReported?.delete('chunk-columns');
           return undefined;
         }
         case K.UnloadChunk: {
-          const payload = frame.payload;
-          if (payload.length < tables.unloadMin) {
-            throw new ProtocolError('ERR_PROTOCOL_TRUNCATED', `UnloadChunk needs ${tables.unloadMin} bytes, ${payload.length} available`, { packet: 'UnloadChunk' });
-          }
-          record.chunks.delete(int32At(payload, tables.unloadX), int32At(payload, tables.unloadZ));
+          const { chunkX, chunkZ } = tables.unload.read(frame.payload);
+          record.chunks.delete(chunkX, chunkZ);
           return undefined;
         }
         case K.AddToServerPlayerList: {
@@ -432,17 +406,18 @@ export class CaptureTap {
     let identityToken: string | null;
     let referralData: Uint8Array | null;
     let generation: Generation;
+    const given = this.#generation;
     try {
-      generation = detectGeneration(frame);
-      if (this.#generation !== undefined && this.#generation !== generation) {
-        return this.#fail(
-          'ERR_SESSION_CONNECT_INVALID',
-          'Connect',
-          undefined,
-          `the Connect names generation ${generation.id}, the tap was given ${this.#generation.id}`,
-          'generation-mismatch',
-        );
+      generation = detectGeneration(frame, given === undefined ? {} : { candidates: [given] });
+    } catch (error) {
+      const other = given !== undefined && isProtocolError(error, 'ERR_PROTOCOL_UNKNOWN_GENERATION') ? knownGenerationOf(frame) : undefined;
+      if (other !== undefined) {
+        return this.#fail('ERR_SESSION_CONNECT_INVALID', 'Connect', undefined, `the Connect names generation ${other.id}, the tap was given ${given!.id}`, 'generation-mismatch');
       }
+      const code = isProtocolError(error) ? error.code : 'unexpected-error';
+      return this.#fail('ERR_SESSION_CONNECT_INVALID', 'Connect', error, `the Connect could not be read (${code})`, code);
+    }
+    try {
       const value = generation.packet('Connect').decodeFrame(frame);
       identityToken = value.identityToken;
       referralData = value.referralData;
@@ -455,13 +430,13 @@ export class CaptureTap {
         protocolBuildNumber: v2?.protocolBuildNumber ?? null,
         clientVersion: v2?.clientVersion ?? null,
         clientType: value.clientType,
-        uuid: value.uuid,
+        clientUuid: parseClientUuid(value.uuid),
         username: value.username,
         language: value.language,
         referralSource: value.referralSource === null ? null : { host: value.referralSource.host, port: portFromWire(value.referralSource.port) },
       };
     } catch (error) {
-      const code = error instanceof ProtocolError ? error.code : 'ERR_UNKNOWN';
+      const code = isHandoffError(error) ? error.code : 'unexpected-error';
       return this.#fail('ERR_SESSION_CONNECT_INVALID', 'Connect', error, `the Connect could not be read (${code})`, code);
     }
     this.#captured++;
@@ -473,14 +448,8 @@ export class CaptureTap {
   }
 
   #pong(frame: Frame): TapResult {
-    const tables = this.#tables!;
-    const payload = frame.payload;
-    if (payload.length < tables.pongMin) {
-      throw new ProtocolError('ERR_PROTOCOL_TRUNCATED', `Pong needs ${tables.pongMin} bytes, ${payload.length} available`, { packet: 'Pong' });
-    }
-    const type = payload[tables.pongType]!;
-    if (type >= PONG_TYPES.length) throw new ProtocolError('ERR_PROTOCOL_INVALID_ENUM', `Pong type ${type} is not a PongType`, { packet: 'Pong', path: ['type'] });
-    const route = this.record.pings.answer(int32At(payload, tables.pongId), type);
+    const { id, type } = this.#tables!.pong.read(frame.payload);
+    const route = this.record.pings.answer(id, type);
     if (route.status === 'unmatched') {
       this.#fail('ERR_SESSION_PONG_UNMATCHED', 'Pong', undefined, `a ${route.type} Pong answers no known Ping: drop it`);
     } else if (route.status === 'out-of-order') {
@@ -499,7 +468,7 @@ export class CaptureTap {
   }
 
   #decodeFailed(frame: Frame, error: unknown): TapResult {
-    const code = error instanceof ProtocolError ? error.code : 'ERR_UNKNOWN';
+    const code = isProtocolError(error) ? error.code : 'unexpected-error';
     return this.#fail('ERR_SESSION_DECODE', frame.descriptor.name, error, `${frame.descriptor.name} could not be decoded (${code}): nothing captured from it`, code);
   }
 
@@ -527,6 +496,15 @@ export class CaptureTap {
       // an observer must not break the forwarding loop
     }
     return { kind: 'error', error };
+  }
+}
+
+/** The known generation a Connect names, if any (to tell a mismatch from garbage). */
+function knownGenerationOf(frame: Frame): Generation | undefined {
+  try {
+    return detectGeneration(frame);
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The chunk columns loaded on the client: what a cutover must unload (REFERENCE.md §7, Implications 6).
+ * The chunk columns loaded on the client: what a cutover must unload (docs/session.md, "Chunks and the player list on the server").
  *
  * `SetChunk` loads one (x, y, z) section; `UnloadChunk` unloads a whole (x, z) column. The set holds
  * columns. Coordinates that fit in 16 bits each (±32,767 chunks, over a million blocks) are packed into

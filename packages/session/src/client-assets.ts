@@ -1,5 +1,5 @@
 /**
- * The asset hashes the client holds (REFERENCE.md §5.2 steps 6–7, Implications 4): so that the proxy,
+ * The asset hashes the client holds (docs/session.md, "Assets on the server"): so that the proxy,
  * playing the client to backend B, requests from B only the assets the client lacks.
  *
  * - `WorldSettings.requiredAssets` lists what the server requires;
@@ -131,12 +131,12 @@ export class ClientAssets {
     return out;
   }
 
-  /** @internal The client received a WorldSettings with this (interned) required list. */
+  /** (The capture tap calls it.) The client received a WorldSettings with this (interned) required list. */
   noteRequired(set: AssetSet): void {
     this.#candidate = set;
   }
 
-  /** @internal The client asked for these hashes: it lacks them and holds the rest of the last list. */
+  /** (The capture tap calls it.) The client asked for these hashes: it lacks them and holds the rest of the last list. */
   noteRequested(hashes: Iterable<string>): boolean {
     if (this.#candidate !== undefined) {
       if (!this.#bases.includes(this.#candidate)) {
@@ -159,7 +159,7 @@ export class ClientAssets {
     return ok;
   }
 
-  /** @internal The client received this asset. */
+  /** (The capture tap calls it.) The client received this asset. */
   noteReceived(hash: string): boolean {
     this.#missing?.delete(hash);
     for (const base of this.#bases) if (base.has(hash)) return true;

@@ -8,22 +8,32 @@
  * unless the caller steals on purpose (`steal: true`). Entries live `ttlMs` after the last claim,
  * heartbeat or update: a proxy that dies stops heartbeating and its entries expire.
  */
-import { isUuid } from '@handoff/protocol';
-import { SessionError } from './errors.js';
+import {
+  isPhase,
+  parseBackendRef,
+  parseClientUuid,
+  parseMigrationId,
+  parseSessionId,
+  type BackendRef,
+  type ClientUuid,
+  type MigrationId,
+  type Phase,
+  type SessionId,
+} from '@handoff/types';
+import { SessionError, parseArgument } from './errors.js';
 import type { SessionRecord } from './record.js';
-import { backendRef, type BackendRef, type SessionPhase } from './refs.js';
 
 /** One player's directory entry. */
 export interface DirectoryEntry {
-  /** The client's UUID (lowercase). */
-  readonly playerId: string;
-  readonly sessionId: string;
+  /** The player's UUID (lowercase). */
+  readonly clientUuid: ClientUuid;
+  readonly sessionId: SessionId;
   /** The proxy holding the player's connection. */
   readonly proxyId: string;
   readonly backend: BackendRef;
-  readonly phase: SessionPhase;
+  readonly phase: Phase;
   /** The migration in flight, if any. */
-  readonly migrationId?: string;
+  readonly migrationId?: MigrationId;
   /** When the owner first claimed it (ms since the epoch, the directory's clock). */
   readonly claimedAt: number;
   readonly updatedAt: number;
@@ -33,12 +43,12 @@ export interface DirectoryEntry {
 
 /** What a proxy claims for one of its sessions. */
 export interface ClaimInit {
-  readonly playerId: string;
-  readonly sessionId: string;
+  readonly clientUuid: ClientUuid;
+  readonly sessionId: SessionId;
   readonly backend: BackendRef;
   /** Default `Idle`. */
-  readonly phase?: SessionPhase;
-  readonly migrationId?: string;
+  readonly phase?: Phase;
+  readonly migrationId?: MigrationId;
 }
 
 /** Per-call options. */
@@ -69,8 +79,8 @@ export type ClaimResult =
 /** What an owner may change. `migrationId: null` clears it. */
 export interface DirectoryUpdate {
   readonly backend?: BackendRef;
-  readonly phase?: SessionPhase;
-  readonly migrationId?: string | null;
+  readonly phase?: Phase;
+  readonly migrationId?: MigrationId | null;
 }
 
 /** A session directory (memory or Redis). */
@@ -82,13 +92,13 @@ export interface SessionDirectory {
   /** Claims the player's entry for `sessionId` on this proxy (see {@link ClaimResult}). */
   claim(init: ClaimInit, options?: ClaimOptions): Promise<ClaimResult>;
   /** Extends the owner's entry by `ttlMs`. `ERR_SESSION_NOT_OWNER` when it is no longer ours. */
-  heartbeat(playerId: string, sessionId: string, options?: DirectoryCallOptions): Promise<DirectoryEntry>;
+  heartbeat(clientUuid: ClientUuid, sessionId: SessionId, options?: DirectoryCallOptions): Promise<DirectoryEntry>;
   /** Changes backend, phase or migration of the owner's entry and extends it. `ERR_SESSION_NOT_OWNER` otherwise. */
-  update(playerId: string, sessionId: string, changes: DirectoryUpdate, options?: DirectoryCallOptions): Promise<DirectoryEntry>;
+  update(clientUuid: ClientUuid, sessionId: SessionId, changes: DirectoryUpdate, options?: DirectoryCallOptions): Promise<DirectoryEntry>;
   /** The player's live entry, whoever holds it. */
-  lookup(playerId: string, options?: DirectoryCallOptions): Promise<DirectoryEntry | undefined>;
+  lookup(clientUuid: ClientUuid, options?: DirectoryCallOptions): Promise<DirectoryEntry | undefined>;
   /** Removes the owner's entry; `false` when it was not ours (or already gone). */
-  release(playerId: string, sessionId: string, options?: DirectoryCallOptions): Promise<boolean>;
+  release(clientUuid: ClientUuid, sessionId: SessionId, options?: DirectoryCallOptions): Promise<boolean>;
   /** Closes what the directory owns (its Redis client). */
   close(): Promise<void>;
 }
@@ -96,62 +106,68 @@ export interface SessionDirectory {
 /** Default entry lifetime: a proxy heartbeats every `ttlMs / 3` or so. */
 export const DEFAULT_DIRECTORY_TTL_MS = 30_000;
 
-const ID = /^[\x21-\x7e]{1,128}$/;
+const PROXY_ID = /^[\x21-\x7e]{1,128}$/;
 
-/** @internal Validates a printable id (proxy, session, backend, pool, migration). */
-export function checkId(value: unknown, what: string): string {
-  if (typeof value !== 'string' || !ID.test(value)) {
-    throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', `${what} must be 1–128 printable ASCII characters without spaces`);
+// Argument checks shared by the memory and the Redis directory (not exported from the package).
+
+/** Validates a proxy id: 1–128 printable ASCII characters without spaces. */
+export function checkProxyId(value: unknown): string {
+  if (typeof value !== 'string' || !PROXY_ID.test(value)) {
+    throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'proxyId must be 1–128 printable ASCII characters without spaces', { reason: 'proxyId' });
   }
   return value;
 }
 
-/** @internal Validates and normalises a player UUID. */
-export function checkPlayerId(value: unknown): string {
-  if (!isUuid(value)) throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'playerId must be a UUID');
-  return value.toLowerCase();
+/** Validates and normalises (lowercases) a client UUID. */
+export function checkClientUuid(value: unknown): ClientUuid {
+  return parseArgument(parseClientUuid, value, 'clientUuid');
 }
 
-/** @internal */
+/** Validates a session id. */
+export function checkSessionId(value: unknown): SessionId {
+  return parseArgument(parseSessionId, value, 'sessionId');
+}
+
+/** Validates a migration id. */
+export function checkMigrationId(value: unknown): MigrationId {
+  return parseArgument(parseMigrationId, value, 'migrationId');
+}
+
+/** Validates the entry lifetime. */
 export function checkTtl(ttlMs: number | undefined): number {
   const ttl = ttlMs ?? DEFAULT_DIRECTORY_TTL_MS;
   if (!Number.isInteger(ttl) || ttl < 10 || ttl > 86_400_000) {
-    throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'ttlMs must be an integer from 10 ms to 24 h');
+    throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'ttlMs must be an integer from 10 ms to 24 h', { reason: 'ttlMs' });
   }
   return ttl;
 }
 
-/** @internal */
-export function checkBackend(backend: BackendRef | undefined): BackendRef {
-  if (backend === undefined || backend === null || typeof backend !== 'object') {
-    throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'backend must be { id, pool? }');
-  }
-  checkId(backend.id, 'backend.id');
-  if (backend.pool !== undefined) checkId(backend.pool, 'backend.pool');
-  return backendRef(backend);
+/** Validates a backend reference into a plain, frozen `{ id, pool? }`. */
+export function checkBackend(backend: unknown): BackendRef {
+  return parseArgument(parseBackendRef, backend, 'backend');
 }
 
-/** @internal */
-export function checkPhase(phase: unknown): SessionPhase {
-  if (typeof phase !== 'string' || !ID.test(phase)) throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'phase must be 1–128 printable ASCII characters');
+/** Validates a phase. */
+export function checkPhase(phase: unknown): Phase {
+  if (!isPhase(phase)) throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'phase must be a migration phase', { reason: 'phase' });
   return phase;
 }
 
-/** @internal */
-export function notOwner(playerId: string): SessionError {
-  return new SessionError('ERR_SESSION_NOT_OWNER', `the directory entry of player ${playerId} is not owned by this proxy and session`);
+/** The error of a write by anyone but the owner. */
+export function notOwner(clientUuid: ClientUuid): SessionError {
+  return new SessionError('ERR_SESSION_NOT_OWNER', `the directory entry of player ${clientUuid} is not owned by this proxy and session`);
 }
 
 /**
- * What to claim for a record: its player UUID (from the captured Connect), id, backend and phase.
+ * What to claim for a record: its client UUID (from the captured Connect), id, backend and phase.
  * `ERR_SESSION_INVALID_ARGUMENT` before the Connect or without a backend.
  */
 export function claimOf(record: SessionRecord): ClaimInit {
-  const playerId = record.playerId;
+  const clientUuid = record.clientUuid;
   const backend = record.backend;
-  if (playerId === undefined) throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'the record has no Connect yet: no player UUID to claim');
-  if (backend === undefined) throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'the record has no backend to claim');
-  return { playerId, sessionId: record.id, backend, phase: record.phase };
+  if (clientUuid === undefined) throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'the record has no Connect yet: no client UUID to claim', { reason: 'not-connected' });
+  if (backend === undefined) throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'the record has no backend to claim', { reason: 'no-backend' });
+  return { clientUuid, sessionId: record.id, backend, phase: record.phase };
 }
 
 /**

@@ -3,11 +3,14 @@
  * {@link SessionError} carrying one of these stable `code`s; `cause` is set where there is one.
  * Messages never contain a token, a grant, referral data or any other secret.
  */
-export const errorCodes = {
+import { HandoffError, isHandoffError } from '@handoff/types';
+
+/** Every code `@handoff/session` throws or records, with what happened and what to do (`docs/errors.md` is generated from it). */
+export const sessionErrorCodes = {
   ERR_SESSION_CONNECT_INVALID:
     'the client Connect could not be read (truncated, malformed, or a protocol hash/CRC of no known generation; the cause is the ProtocolError): nothing was captured; close the client (a server would)',
   ERR_SESSION_NOT_CONNECTED:
-    'a packet the capture tap reads arrived before the client Connect: it was not captured and passed on; a server closes such a client',
+    'a packet the capture tap reads arrived before the client Connect: it was not captured and passed on (a server closes such a client); or the ping ledger was asked to read a Pong before it knew the generation: tap the Connect first, or give the ledger its generation',
   ERR_SESSION_DUPLICATE_CONNECT:
     'a second Connect arrived on a session that already has one: it was ignored (the first is kept); a server closes such a client',
   ERR_SESSION_DECODE:
@@ -28,11 +31,12 @@ export const errorCodes = {
     'the session directory could not be reached (Redis down, timed out, aborted or closed): the call may or may not have taken effect; retry (a repeated claim by the owner renews, a repeated update or release is harmless)',
   ERR_SESSION_DUPLICATE_SESSION:
     'a session record with this id already exists in the store: use another id (ids must be unique per process)',
-  ERR_SESSION_INVALID_ARGUMENT: 'an argument or option is invalid (player UUID, id syntax, TTL, limit): fix the call',
+  ERR_SESSION_INVALID_ARGUMENT:
+    'an argument or option is invalid (client UUID, session, backend, pool or migration id, phase, TTL, limit; the cause is the TypesError where an id did not parse): fix the call',
 } as const;
 
 /** A stable error code of this package. */
-export type SessionErrorCode = keyof typeof errorCodes;
+export type SessionErrorCode = keyof typeof sessionErrorCodes;
 
 /** Options of a {@link SessionError}. */
 export interface SessionErrorOptions {
@@ -45,15 +49,13 @@ export interface SessionErrorOptions {
 }
 
 /** The typed error of `@handoff/session`. Its message and fields never contain secrets. */
-export class SessionError extends Error {
+export class SessionError extends HandoffError<SessionErrorCode> {
   override readonly name = 'SessionError';
-  readonly code: SessionErrorCode;
   readonly packet: string | undefined;
   readonly reason: string | undefined;
 
-  constructor(code: SessionErrorCode, message: string = errorCodes[code], options: SessionErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+  constructor(code: SessionErrorCode, message: string = sessionErrorCodes[code], options: SessionErrorOptions = {}) {
+    super('session', code, message, { cause: options.cause });
     this.packet = options.packet;
     this.reason = options.reason;
   }
@@ -73,9 +75,12 @@ export class SessionError extends Error {
   }
 }
 
-/** True when `error` is a {@link SessionError}, optionally with the given `code`. */
-export function isSessionError(error: unknown, code?: SessionErrorCode): error is SessionError {
-  return error instanceof SessionError && (code === undefined || error.code === code);
+/**
+ * True when `value` is a {@link SessionError} (of `code` when given), whichever installed copy of
+ * this package made it (a brand, not `instanceof`).
+ */
+export function isSessionError(value: unknown, code?: SessionErrorCode): value is SessionError {
+  return isHandoffError(value, 'session', code);
 }
 
 /**
@@ -91,4 +96,16 @@ export function sanitizeCause(error: unknown): Error {
     return clean;
   }
   return new Error(String(error));
+}
+
+/**
+ * Runs a `@handoff/types` parser on an argument; a value that does not parse becomes
+ * `ERR_SESSION_INVALID_ARGUMENT` naming `what` (never echoing the value), the `TypesError` its cause.
+ */
+export function parseArgument<T>(parse: (value: unknown) => T, value: unknown, what: string): T {
+  try {
+    return parse(value);
+  } catch (error) {
+    throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', `${what} is not valid`, { cause: error, reason: what });
+  }
 }

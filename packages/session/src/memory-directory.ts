@@ -4,12 +4,15 @@
  * Several proxies in one process may share one map (`createMemoryDirectory({ shared })`) to test
  * ownership rules without Redis.
  */
+import type { ClientUuid, SessionId } from '@handoff/types';
 import { SessionError } from './errors.js';
 import {
   checkBackend,
-  checkId,
+  checkClientUuid,
+  checkMigrationId,
   checkPhase,
-  checkPlayerId,
+  checkProxyId,
+  checkSessionId,
   checkTtl,
   notOwner,
   type ClaimInit,
@@ -23,14 +26,22 @@ import {
 
 /** The map several in-memory directories can share (one per simulated network). */
 export class MemoryDirectoryMap {
-  /** @internal */
-  readonly entries = new Map<string, DirectoryEntry>();
-  /** @internal */
-  calls = 0;
+  readonly #entries = new Map<ClientUuid, DirectoryEntry>();
+  #calls = 0;
 
   /** Live and expired entries not yet swept (for tests). */
   get size(): number {
-    return this.entries.size;
+    return this.#entries.size;
+  }
+
+  /** The entries (by client UUID), for the directories that share this map. */
+  static entriesOf(map: MemoryDirectoryMap): Map<ClientUuid, DirectoryEntry> {
+    return map.#entries;
+  }
+
+  /** Counts a call; true every `every` calls (time to sweep). */
+  static tick(map: MemoryDirectoryMap, every: number): boolean {
+    return ++map.#calls % every === 0;
   }
 }
 
@@ -55,18 +66,18 @@ function checkSignal(options: DirectoryCallOptions | undefined): void {
 
 /** Creates an in-memory session directory. */
 export function createMemoryDirectory(init: MemoryDirectoryInit = {}): SessionDirectory {
-  const proxyId = checkId(init.proxyId ?? 'local', 'proxyId');
+  const proxyId = checkProxyId(init.proxyId ?? 'local');
   const ttlMs = checkTtl(init.ttlMs);
   const now = init.now ?? Date.now;
   const map = init.shared ?? new MemoryDirectoryMap();
-  const entries = map.entries;
+  const entries = MemoryDirectoryMap.entriesOf(map);
   let closed = false;
 
-  const live = (playerId: string, at: number): DirectoryEntry | undefined => {
-    const entry = entries.get(playerId);
+  const live = (clientUuid: ClientUuid, at: number): DirectoryEntry | undefined => {
+    const entry = entries.get(clientUuid);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= at) {
-      entries.delete(playerId);
+      entries.delete(clientUuid);
       return undefined;
     }
     return entry;
@@ -74,13 +85,13 @@ export function createMemoryDirectory(init: MemoryDirectoryInit = {}): SessionDi
 
   const tick = (at: number): void => {
     if (closed) throw new SessionError('ERR_SESSION_DIRECTORY_UNAVAILABLE', 'the directory is closed', { reason: 'closed' });
-    if (++map.calls % SWEEP_EVERY !== 0) return;
-    for (const [playerId, entry] of entries) if (entry.expiresAt <= at) entries.delete(playerId);
+    if (!MemoryDirectoryMap.tick(map, SWEEP_EVERY)) return;
+    for (const [clientUuid, entry] of entries) if (entry.expiresAt <= at) entries.delete(clientUuid);
   };
 
-  const owned = (playerId: string, sessionId: string, at: number): DirectoryEntry => {
-    const entry = live(playerId, at);
-    if (entry === undefined || entry.proxyId !== proxyId || entry.sessionId !== sessionId) throw notOwner(playerId);
+  const owned = (clientUuid: ClientUuid, sessionId: SessionId, at: number): DirectoryEntry => {
+    const entry = live(clientUuid, at);
+    if (entry === undefined || entry.proxyId !== proxyId || entry.sessionId !== sessionId) throw notOwner(clientUuid);
     return entry;
   };
 
@@ -90,14 +101,14 @@ export function createMemoryDirectory(init: MemoryDirectoryInit = {}): SessionDi
     ttlMs,
     async claim(claim: ClaimInit, options?: ClaimOptions): Promise<ClaimResult> {
       checkSignal(options);
-      const playerId = checkPlayerId(claim.playerId);
-      const sessionId = checkId(claim.sessionId, 'sessionId');
+      const clientUuid = checkClientUuid(claim.clientUuid);
+      const sessionId = checkSessionId(claim.sessionId);
       const backend = checkBackend(claim.backend);
       const phase = checkPhase(claim.phase ?? 'Idle');
-      if (claim.migrationId !== undefined) checkId(claim.migrationId, 'migrationId');
+      if (claim.migrationId !== undefined) checkMigrationId(claim.migrationId);
       const at = now();
       tick(at);
-      const previous = live(playerId, at);
+      const previous = live(clientUuid, at);
       let how: 'fresh' | 'renewed' | 'stolen' = 'fresh';
       if (previous !== undefined) {
         if (previous.proxyId === proxyId && previous.sessionId === sessionId) how = 'renewed';
@@ -105,7 +116,7 @@ export function createMemoryDirectory(init: MemoryDirectoryInit = {}): SessionDi
         else return { claimed: false, holder: previous };
       }
       const entry: DirectoryEntry = Object.freeze({
-        playerId,
+        clientUuid,
         sessionId,
         proxyId,
         backend,
@@ -115,24 +126,26 @@ export function createMemoryDirectory(init: MemoryDirectoryInit = {}): SessionDi
         updatedAt: at,
         expiresAt: at + ttlMs,
       });
-      entries.set(playerId, entry);
+      entries.set(clientUuid, entry);
       return previous === undefined ? { claimed: true, entry, how } : { claimed: true, entry, how, previous };
     },
-    async heartbeat(playerId, sessionId, options) {
+    async heartbeat(clientUuid, sessionId, options) {
       checkSignal(options);
-      const id = checkPlayerId(playerId);
+      const id = checkClientUuid(clientUuid);
+      checkSessionId(sessionId);
       const at = now();
       tick(at);
       const entry = Object.freeze({ ...owned(id, sessionId, at), updatedAt: at, expiresAt: at + ttlMs });
       entries.set(id, entry);
       return entry;
     },
-    async update(playerId, sessionId, changes: DirectoryUpdate, options) {
+    async update(clientUuid, sessionId, changes: DirectoryUpdate, options) {
       checkSignal(options);
-      const id = checkPlayerId(playerId);
+      const id = checkClientUuid(clientUuid);
+      checkSessionId(sessionId);
       const backend = changes.backend === undefined ? undefined : checkBackend(changes.backend);
       const phase = changes.phase === undefined ? undefined : checkPhase(changes.phase);
-      if (typeof changes.migrationId === 'string') checkId(changes.migrationId, 'migrationId');
+      if (changes.migrationId !== undefined && changes.migrationId !== null) checkMigrationId(changes.migrationId);
       const at = now();
       tick(at);
       const current = owned(id, sessionId, at);
@@ -149,15 +162,17 @@ export function createMemoryDirectory(init: MemoryDirectoryInit = {}): SessionDi
       entries.set(id, entry);
       return entry;
     },
-    async lookup(playerId, options) {
+    async lookup(clientUuid, options) {
       checkSignal(options);
+      const id = checkClientUuid(clientUuid);
       const at = now();
       tick(at);
-      return live(checkPlayerId(playerId), at);
+      return live(id, at);
     },
-    async release(playerId, sessionId, options) {
+    async release(clientUuid, sessionId, options) {
       checkSignal(options);
-      const id = checkPlayerId(playerId);
+      const id = checkClientUuid(clientUuid);
+      checkSessionId(sessionId);
       const at = now();
       tick(at);
       const entry = live(id, at);

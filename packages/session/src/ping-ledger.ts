@@ -1,22 +1,27 @@
 /**
  * The ping ledger: which backend sent which Ping, so each client Pong goes back to that backend
- * (REFERENCE.md §5.2 step 12, Implications 7).
+ * (docs/session.md, "Ping and Pong on the server").
  *
  * A server queues each Ping id it sends in three FIFOs, one per Pong type (Raw, Direct, Tick), and
  * expects the client to answer every Ping with one Pong per type, in order: a Pong whose id is not the
  * head of its type's FIFO throws and disconnects the player (`PacketHandler.PingInfo.handlePacket`).
- * Ping ids are random 32-bit integers (`SecureRandom.nextInt()`), so two backends' ids practically
- * never collide; the ledger still follows the server's FIFO rule, so a collision is resolved by order.
+ * Ping ids are random 32-bit integers, so two backends' ids practically never collide; the ledger
+ * still follows the server's FIFO rule, so a collision is resolved by order.
  *
  * The ledger mirrors those FIFOs: one list of Pings in the order the client received them and one
  * cursor per Pong type. A Pong of type T matches the entry at T's cursor; the Ping is settled once
  * all three types answered it. Outstanding Pings are bounded (`limit`, the oldest is forgotten with
  * `ERR_SESSION_PING_LEDGER_OVERFLOW`); a few settled ones are kept (`history`) so a Pong that was
  * routed when it arrived can still be classified when a migration drains it later.
+ *
+ * Pong frames are read through the generation's schema (`generation.fixedFields('Pong', …)`): the
+ * Pong's packet id and field offsets come from the generation the client speaks, never from constants.
  */
-import type { FrameLike } from './frame-like.js';
+import type { FixedFieldReader, Generation } from '@handoff/protocol';
+import type { BackendId, FrameLike, SourcePongTest } from '@handoff/types';
+import { SessionError } from './errors.js';
 
-/** The three Pong types, in wire order (`PongType` enum: Raw=0, Direct=1, Tick=2). */
+/** The three Pong types, in wire order (the `PongType` enum: Raw=0, Direct=1, Tick=2). */
 export const PONG_TYPES = ['Raw', 'Direct', 'Tick'] as const;
 export type PongType = (typeof PONG_TYPES)[number];
 
@@ -42,7 +47,7 @@ export interface PongRoute {
   readonly pingId: number;
   readonly type: PongType;
   /** The backend that sent the Ping; `undefined` when unmatched (drop the Pong). */
-  readonly backendId: string | undefined;
+  readonly backendId: BackendId | undefined;
   readonly status: PongStatus;
   /** For `out-of-order`: how many earlier Pings of this type were skipped. */
   readonly skipped: number;
@@ -50,7 +55,7 @@ export interface PongRoute {
 
 interface PingEntry {
   readonly id: number;
-  readonly backendId: string;
+  readonly backendId: BackendId;
 }
 
 /** Counters of a ledger (all monotonic). */
@@ -69,24 +74,8 @@ export interface PingLedgerInit {
   readonly limit?: number;
   /** Settled Pings kept for late lookups (default 32). */
   readonly history?: number;
-}
-
-/** Offsets of the Pong fields in the frame (8-byte header + payload: null bits, id @1, type @17). */
-const PONG_ID = 3;
-const FRAME_HEADER = 8;
-const PONG_ID_AT = FRAME_HEADER + 1;
-const PONG_TYPE_AT = FRAME_HEADER + 17;
-const PONG_FIXED = 20;
-
-/** Reads `{ id, type }` from a Pong frame; `undefined` when it is not a well-formed Pong. */
-export function readPong(frame: FrameLike): { id: number; type: number } | undefined {
-  if (frame.id !== PONG_ID) return undefined;
-  const bytes = frame.bytes;
-  if (bytes.length < FRAME_HEADER + PONG_FIXED) return undefined;
-  const type = bytes[PONG_TYPE_AT]!;
-  if (type > 2) return undefined;
-  const id = (bytes[PONG_ID_AT]! | (bytes[PONG_ID_AT + 1]! << 8) | (bytes[PONG_ID_AT + 2]! << 16) | (bytes[PONG_ID_AT + 3]! << 24)) | 0;
-  return { id, type };
+  /** The generation whose Pong frames {@link PingLedger.backendOf} reads (a record's ledger gets it from the capture tap). */
+  readonly generation?: Generation;
 }
 
 /** The ping ledger of one client connection. */
@@ -105,6 +94,9 @@ export class PingLedger {
   #duplicates = 0;
   #unmatched = 0;
   #overflowed = 0;
+  #generation: Generation | undefined;
+  #pong: FixedFieldReader<'Pong', 'id' | 'type'> | undefined;
+  #isSourcePong: SourcePongTest | undefined;
 
   constructor(init: PingLedgerInit = {}) {
     const limit = init.limit ?? DEFAULT_PING_LEDGER_LIMIT;
@@ -113,6 +105,18 @@ export class PingLedger {
     if (!Number.isInteger(history) || history < 0) throw new RangeError('ping ledger history must be a non-negative integer');
     this.limit = limit;
     this.history = history;
+    if (init.generation !== undefined) this.setGeneration(init.generation);
+  }
+
+  /** The generation whose Pong frames the ledger reads, once known. */
+  get generation(): Generation | undefined {
+    return this.#generation;
+  }
+
+  /** Sets the generation whose Pong frames the ledger reads (the capture tap does, from the Connect). */
+  setGeneration(generation: Generation): void {
+    this.#generation = generation;
+    this.#pong = generation.fixedFields('Pong', ['id', 'type']);
   }
 
   /** Pings not yet answered by all three Pong types. */
@@ -135,7 +139,7 @@ export class PingLedger {
    * A Ping from `backendId` reaches the client. Returns `true` when the ledger was full and forgot its
    * oldest outstanding Ping to make room.
    */
-  recordPing(pingId: number, backendId: string): boolean {
+  recordPing(pingId: number, backendId: BackendId): boolean {
     this.#entries.push({ id: pingId | 0, backendId });
     this.#next++;
     this.#pings++;
@@ -182,7 +186,7 @@ export class PingLedger {
    * The backend whose Ping this Pong answers, without consuming anything: the entry its type already
    * consumed most recently, else the next one it would consume. `undefined` when no Ping matches.
    */
-  lookup(pingId: number, type: PongType | number): string | undefined {
+  lookup(pingId: number, type: PongType | number): BackendId | undefined {
     const t = typeof type === 'number' ? type : PONG_TYPES.indexOf(type);
     if (t < 0 || t > 2) return undefined;
     const id = pingId | 0;
@@ -198,27 +202,44 @@ export class PingLedger {
     return undefined;
   }
 
-  /** The backend a Pong frame answers (see {@link lookup}); `undefined` when unknown or not a well-formed Pong. */
-  backendOf(frame: FrameLike): string | undefined {
-    const pong = readPong(frame);
-    return pong === undefined ? undefined : this.lookup(pong.id, pong.type);
-  }
-
-  /** True when `frame` is a Pong answering a Ping that `sourceBackendId` sent. */
-  isSourcePong(frame: FrameLike, sourceBackendId: string): boolean {
-    return this.backendOf(frame) === sourceBackendId;
+  /**
+   * The backend whose Ping a Pong frame answers (see {@link lookup}), read through the generation's
+   * schema; `undefined` when no known Ping matches, or the frame is not a well-formed Pong of that
+   * generation.
+   * @throws {SessionError} `ERR_SESSION_NOT_CONNECTED` while the ledger does not know the generation.
+   */
+  backendOf(frame: Pick<FrameLike, 'id' | 'bytes'>): BackendId | undefined {
+    const reader = this.#pong;
+    if (reader === undefined) {
+      throw new SessionError('ERR_SESSION_NOT_CONNECTED', 'the ping ledger reads Pongs with the generation\'s schema and does not know the generation yet', {
+        packet: 'Pong',
+        reason: 'no-generation',
+      });
+    }
+    if (frame.id !== reader.descriptor.id) return undefined;
+    let pong: { id: number; type: PongType };
+    try {
+      pong = reader.readFrame(frame);
+    } catch {
+      return undefined; // malformed: it answers no Ping
+    }
+    return this.lookup(pong.id, pong.type);
   }
 
   /**
-   * The predicate for `@handoff/migration`'s drain policy (`isSourcePong`): true for a buffered Pong
-   * that must not reach `target` — it answers a Ping of another backend (A), or of none (malformed or
-   * unmatched: any server disconnects on it). Other packets: false.
+   * The Pong drain predicate of a migration (`SourcePongTest`, what `@handoff/migration`'s drain
+   * policy takes as `isSourcePong`): true for a buffered client Pong that must not reach
+   * `ends.target` — one answering a Ping of the source (or of any backend but the target), and one
+   * that answers no known Ping or is malformed (the target would disconnect the player on it).
+   * False for every packet that is not a Pong. A bound function: pass it as it is.
+   *
+   * @example
+   * ```ts
+   * createMigrator({ drainPolicy: { isSourcePong: record.pings.isSourcePong }, … });
+   * ```
    */
-  drainFilter(route: { readonly source: string; readonly target: string }): (frame: FrameLike) => boolean {
-    return (frame) => {
-      if (frame.id !== PONG_ID) return false;
-      return this.backendOf(frame) !== route.target;
-    };
+  get isSourcePong(): SourcePongTest {
+    return (this.#isSourcePong ??= (frame, ends) => frame.descriptor.name === 'Pong' && this.backendOf(frame) !== ends.target.id);
   }
 
   /** Forgets everything (a new connection). */

@@ -1,6 +1,6 @@
 /**
  * The server-wide player list as the client holds it (`AddToServerPlayerList` /
- * `RemoveFromServerPlayerList`, REFERENCE.md §7): nothing on the server resets it on a world change,
+ * `RemoveFromServerPlayerList`; docs/session.md, "Chunks and the player list on the server"): nothing on the server resets it on a world change,
  * so a backend switch must remove the old backend's entries.
  *
  * Only the UUIDs are kept: they are all a `RemoveFromServerPlayerList` needs, and a backend's list can

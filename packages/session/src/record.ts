@@ -10,15 +10,27 @@
  */
 import { randomUUID } from 'node:crypto';
 import { inspect, type InspectOptions } from 'node:util';
+import type { Generation } from '@handoff/protocol';
+import {
+  isPhase,
+  parseBackendRef,
+  parseMigrationId,
+  parseSessionId,
+  type BackendRef,
+  type ClientUuid,
+  type MigrationId,
+  type Phase,
+  type SessionId,
+  type SessionRef,
+} from '@handoff/types';
 import { ChunkColumns, DEFAULT_MAX_CHUNK_COLUMNS } from './chunk-columns.js';
 import { ClientAssets, DEFAULT_MAX_ASSET_HASHES } from './client-assets.js';
-import { SessionError } from './errors.js';
+import { SessionError, parseArgument } from './errors.js';
 import { DEFAULT_PING_LEDGER_HISTORY, DEFAULT_PING_LEDGER_LIMIT, PingLedger, type PingLedgerCounters } from './ping-ledger.js';
 import { DEFAULT_MAX_PLAYER_LIST_ENTRIES, PlayerList } from './player-list.js';
-import { backendRef, type BackendRef, type MigrationHistoryEntry, type SessionPhase, type SessionRef } from './refs.js';
 import { SECRET_NAMES, type SecretName, type SessionSecrets } from './secrets.js';
 
-/** What the client's Connect said, secrets excepted (REFERENCE.md §3.1, §4). */
+/** What the client's Connect said, secrets excepted (docs/session.md, "The Connect"). */
 export interface ConnectInfo {
   /** `G1`, `G2`, `G3`: from the protocol hash (G1) or CRC (G2+). */
   readonly generation: string;
@@ -31,12 +43,30 @@ export interface ConnectInfo {
   /** G2+ only (the server does not check it). */
   readonly clientVersion: string | null;
   readonly clientType: 'Game' | 'Editor';
-  readonly uuid: string;
+  /** The player's UUID (the Connect's `uuid` field). */
+  readonly clientUuid: ClientUuid;
   readonly username: string;
   /** Required from G2; nullable in G1 (the server then uses `en-US`). */
   readonly language: string | null;
   /** The referring server, when the client came by referral (port 0–65535). */
   readonly referralSource: { readonly host: string; readonly port: number } | null;
+}
+
+/** One finished (or refused) migration, as the record keeps it. */
+export interface MigrationHistoryEntry {
+  readonly migrationId: MigrationId;
+  /** The backend the player left (A). */
+  readonly source: BackendRef;
+  /** The backend the player was to join (B). */
+  readonly target: BackendRef;
+  /** `migrated`, `rolled-back`, `referred`, `disconnected`, `refused` (or any string the caller uses). */
+  readonly outcome: string;
+  /** When it ended (ms since the epoch, from the record's clock). */
+  readonly at: number;
+  /** The phase it failed in, if it failed. */
+  readonly phase?: Phase;
+  /** A failure or refusal code. Never secret. */
+  readonly reason?: string;
 }
 
 export interface ServerInfoCapture {
@@ -88,7 +118,7 @@ export const DEFAULT_MIGRATION_HISTORY = 16;
 
 export interface SessionRecordInit {
   /** The session id (default: a random UUID). Never secret: it appears in logs and in the directory. */
-  readonly id?: string;
+  readonly id?: SessionId;
   /** The backend the client is first routed to. */
   readonly backend?: BackendRef;
   readonly limits?: SessionLimits;
@@ -98,11 +128,11 @@ export interface SessionRecordInit {
 
 /** The plain, secret-free form of a record (what `JSON.stringify(record)` writes). */
 export interface SessionSnapshot {
-  readonly id: string;
+  readonly id: SessionId;
   readonly createdAt: number;
-  readonly playerId: string | null;
+  readonly clientUuid: ClientUuid | null;
   readonly backend: BackendRef | null;
-  readonly phase: SessionPhase;
+  readonly phase: Phase;
   readonly connect: ConnectInfo | null;
   /** Names of the secrets the record holds; the values are never part of a snapshot. */
   readonly secrets: SecretName[];
@@ -132,7 +162,7 @@ const positive = (value: number | undefined, fallback: number, name: string): nu
 
 /** One client connection's captured state. */
 export class SessionRecord {
-  readonly id: string;
+  readonly id: SessionId;
   readonly createdAt: number;
   /** Chunk columns loaded on the client (SetChunk / UnloadChunk). */
   readonly chunks: ChunkColumns;
@@ -158,15 +188,13 @@ export class SessionRecord {
   #clientId: number | undefined;
   #worldJoins = 0;
   #backend: BackendRef | undefined;
-  #phase: SessionPhase = 'Idle';
+  #generation: Generation | undefined;
+  #phase: Phase = 'Idle';
   #migrations: MigrationHistoryEntry[] = [];
 
   constructor(init: SessionRecordInit = {}) {
     const limits = init.limits ?? {};
-    this.id = init.id ?? randomUUID();
-    if (typeof this.id !== 'string' || this.id.length === 0 || this.id.length > 128) {
-      throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'a session id is a non-empty string of at most 128 characters');
-    }
+    this.id = init.id === undefined ? (randomUUID() as SessionId) : parseArgument(parseSessionId, init.id, 'the session id');
     this.#now = init.now ?? Date.now;
     this.createdAt = this.#now();
     this.chunks = new ChunkColumns(positive(limits.chunkColumns, DEFAULT_MAX_CHUNK_COLUMNS, 'chunkColumns'));
@@ -178,28 +206,31 @@ export class SessionRecord {
     });
     this.playerOptionsLimit = positive(limits.playerOptionsBytes, DEFAULT_MAX_PLAYER_OPTIONS_BYTES, 'playerOptionsBytes');
     this.migrationHistoryLimit = positive(limits.migrationHistory, DEFAULT_MIGRATION_HISTORY, 'migrationHistory');
-    if (init.backend !== undefined) this.#backend = backendRef(init.backend);
+    if (init.backend !== undefined) this.#backend = parseArgument(parseBackendRef, init.backend, 'the backend');
   }
 
   // ------------------------------------------------------------ reading
 
-  /** `{ id, playerId }`, the shape `@handoff/migration` takes. */
+  /** `{ id, clientUuid }`: the `SessionRef` `@handoff/migration` takes. */
   get ref(): SessionRef {
-    return this.#connect === undefined ? { id: this.id } : { id: this.id, playerId: this.#connect.uuid };
+    return this.#connect === undefined ? { id: this.id } : { id: this.id, clientUuid: this.#connect.clientUuid };
   }
 
-  /** The client's UUID, once the Connect was captured. */
-  get playerId(): string | undefined {
-    return this.#connect?.uuid;
+  /** The player's UUID, once the Connect was captured. */
+  get clientUuid(): ClientUuid | undefined {
+    return this.#connect?.clientUuid;
   }
 
   get connect(): ConnectInfo | undefined {
     return this.#connect;
   }
 
-  /** The protocol generation (`G1`, `G2`, `G3`), once the Connect was captured. */
-  get generation(): string | undefined {
-    return this.#connect?.generation;
+  /**
+   * The protocol generation, once known: the capture tap sets it from the Connect (or from its
+   * `generation` option). Replay frames are encoded with it, and the ping ledger reads Pongs with it.
+   */
+  get generation(): Generation | undefined {
+    return this.#generation;
   }
 
   get serverInfo(): ServerInfoCapture | undefined {
@@ -243,7 +274,7 @@ export class SessionRecord {
     return this.#backend;
   }
 
-  get phase(): SessionPhase {
+  get phase(): Phase {
     return this.#phase;
   }
 
@@ -286,6 +317,12 @@ export class SessionRecord {
 
   // ------------------------------------------------------------ writing (the capture tap calls these)
 
+  /** The generation the client speaks (the capture tap calls it); the ping ledger reads Pongs with it. */
+  setGeneration(generation: Generation): void {
+    this.#generation = generation;
+    this.pings.setGeneration(generation);
+  }
+
   setConnect(info: ConnectInfo): void {
     this.#connect = Object.freeze({ ...info, referralSource: info.referralSource === null ? null : Object.freeze({ ...info.referralSource }) });
   }
@@ -324,22 +361,27 @@ export class SessionRecord {
 
   /** The client is now routed to `backend` (at the cutover of a migration). */
   setBackend(backend: BackendRef): void {
-    this.#backend = backendRef(backend);
+    this.#backend = parseArgument(parseBackendRef, backend, 'the backend');
   }
 
-  setPhase(phase: SessionPhase): void {
+  /** The migration phase the session is in. `ERR_SESSION_INVALID_ARGUMENT` for anything but a `Phase`. */
+  setPhase(phase: Phase): void {
+    if (!isPhase(phase)) throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'the phase is not a migration phase', { reason: 'phase' });
     this.#phase = phase;
   }
 
   /**
    * Adds a finished migration to the bounded history (oldest dropped first). With outcome
-   * `migrated`, the record's backend becomes `to`.
+   * `migrated`, the record's backend becomes `target`.
    */
   recordMigration(entry: Omit<MigrationHistoryEntry, 'at'> & { readonly at?: number }): MigrationHistoryEntry {
+    if (entry.phase !== undefined && !isPhase(entry.phase)) {
+      throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'the phase is not a migration phase', { reason: 'phase' });
+    }
     const kept: MigrationHistoryEntry = Object.freeze({
-      migrationId: entry.migrationId,
-      from: backendRef(entry.from),
-      to: backendRef(entry.to),
+      migrationId: parseArgument(parseMigrationId, entry.migrationId, 'the migration id'),
+      source: parseArgument(parseBackendRef, entry.source, 'the source backend'),
+      target: parseArgument(parseBackendRef, entry.target, 'the target backend'),
       outcome: entry.outcome,
       at: entry.at ?? this.#now(),
       ...(entry.phase === undefined ? {} : { phase: entry.phase }),
@@ -349,7 +391,7 @@ export class SessionRecord {
       this.#migrations.push(kept);
       if (this.#migrations.length > this.migrationHistoryLimit) this.#migrations.splice(0, this.#migrations.length - this.migrationHistoryLimit);
     }
-    if (entry.outcome === 'migrated') this.#backend = kept.to;
+    if (entry.outcome === 'migrated') this.#backend = kept.target;
     return kept;
   }
 
@@ -369,7 +411,7 @@ export class SessionRecord {
     return {
       id: this.id,
       createdAt: this.createdAt,
-      playerId: this.#connect?.uuid ?? null,
+      clientUuid: this.#connect?.clientUuid ?? null,
       backend: this.#backend ?? null,
       phase: this.#phase,
       connect: this.#connect ?? null,

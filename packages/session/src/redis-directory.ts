@@ -1,8 +1,10 @@
 /**
  * The Redis session directory, shared by every proxy of a network.
  *
- * One hash per player, `<prefix>player:<uuid>`, with the fields `proxy`, `session`, `backend`, `pool`,
- * `phase`, `migration`, `claimedAt`, `updatedAt` and `expiresAt`. Every claim, heartbeat and update
+ * One hash per player, `<prefix>player:<clientUuid>`, with the fields `proxy`, `session`, `backend`,
+ * `pool`, `phase`, `migration`, `claimedAt`, `updatedAt` and `expiresAt` (the stored names: short,
+ * and unchanged since the first release so directories of older proxies stay readable; each maps to
+ * a `DirectoryEntry` field, see docs/session.md, "Redis directory"). Every claim, heartbeat and update
  * sets `expiresAt = now + ttlMs` and hands that same instant to `PEXPIREAT`: the entry's expiry is one
  * stored fact, so every read of one write reports the same `expiresAt` (never re-derived from `PTTL`). Each operation is one Lua script on that one key (atomic, and cluster-safe:
  * a script never touches a second key): the ownership check and the write cannot interleave with
@@ -10,11 +12,14 @@
  * clocks agree on expiry. A dead proxy stops heartbeating and Redis expires its entries.
  */
 import type { Redis } from 'ioredis';
+import { isBackendId, isMigrationId, isPhase, isPoolId, isSessionId, type ClientUuid, type Logger, type SessionId } from '@handoff/types';
 import {
   checkBackend,
-  checkId,
+  checkClientUuid,
+  checkMigrationId,
   checkPhase,
-  checkPlayerId,
+  checkProxyId,
+  checkSessionId,
   checkTtl,
   notOwner,
   type ClaimInit,
@@ -26,7 +31,6 @@ import {
   type SessionDirectory,
 } from './directory.js';
 import { SessionError, isSessionError, sanitizeCause } from './errors.js';
-import type { Logger } from './logger.js';
 import { closeRedis, openRedis, waitReady, withDeadline, type RedisSource } from '@handoff/store-kit';
 
 /** Default key prefix; every proxy of a network must use the same one. */
@@ -47,7 +51,7 @@ export type RedisDirectoryInit = RedisSource & {
 const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
-/** KEYS[1] player; ARGV proxy, session, ttl, steal, backend, pool, phase, migration. */
+/** KEYS[1] the player's hash; ARGV proxy, session, ttl, steal, backend, pool, phase, migration. */
 const CLAIM = `${NOW}
 local key = KEYS[1]
 local cur = redis.call('HMGET', key, 'proxy', 'session', 'claimedAt')
@@ -75,7 +79,7 @@ if ARGV[8] ~= '' then redis.call('HSET', key, 'migration', ARGV[8]) end
 redis.call('PEXPIREAT', key, string.format('%.0f', expiresAt))
 return {status, prev, redis.call('HGETALL', key)}`;
 
-/** KEYS[1] player; ARGV proxy, session, ttl, then field/value pairs ('' deletes the field). */
+/** KEYS[1] the player's hash; ARGV proxy, session, ttl, then field/value pairs ('' deletes the field). */
 const TOUCH = `local key = KEYS[1]
 local cur = redis.call('HMGET', key, 'proxy', 'session')
 if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then return {0} end
@@ -88,12 +92,12 @@ redis.call('HSET', key, 'updatedAt', string.format('%.0f', now), 'expiresAt', st
 redis.call('PEXPIREAT', key, string.format('%.0f', expiresAt))
 return {1, redis.call('HGETALL', key)}`;
 
-/** KEYS[1] player. */
+/** KEYS[1] the player's hash. */
 const LOOKUP = `local all = redis.call('HGETALL', KEYS[1])
 if #all == 0 then return {0} end
 return {1, all}`;
 
-/** KEYS[1] player; ARGV proxy, session. */
+/** KEYS[1] the player's hash; ARGV proxy, session. */
 const RELEASE = `local cur = redis.call('HMGET', KEYS[1], 'proxy', 'session')
 if cur[1] == ARGV[1] and cur[2] == ARGV[2] then
   redis.call('DEL', KEYS[1])
@@ -116,23 +120,31 @@ function defineCommands(redis: Redis): DirectoryCommands {
   return redis as unknown as DirectoryCommands;
 }
 
-/** Parses a flat `HGETALL` reply into an entry (`undefined` for an empty or foreign hash). */
-function toEntry(playerId: string, flat: readonly string[] | undefined): DirectoryEntry | undefined {
+/**
+ * Parses a flat `HGETALL` reply into an entry: `undefined` for an empty hash, or one whose fields do
+ * not parse (written by something else, or corrupt). Stored field → entry field: `proxy` → `proxyId`,
+ * `session` → `sessionId`, `backend`/`pool` → `backend`, `phase` → `phase`, `migration` →
+ * `migrationId`; the key names the `clientUuid`.
+ */
+function toEntry(clientUuid: ClientUuid, flat: readonly string[] | undefined): DirectoryEntry | undefined {
   if (flat === undefined || flat.length === 0) return undefined;
   const f: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
-  if (f['proxy'] === undefined || f['session'] === undefined || f['backend'] === undefined) return undefined;
+  const { proxy, session, backend, pool, migration } = f;
+  const phase = f['phase'] ?? 'Idle';
+  if (proxy === undefined || !isSessionId(session) || !isBackendId(backend) || !isPhase(phase)) return undefined;
+  if ((pool !== undefined && !isPoolId(pool)) || (migration !== undefined && !isMigrationId(migration))) return undefined;
   const claimedAt = Number(f['claimedAt']);
   const updatedAt = Number(f['updatedAt']);
   const expiresAt = Number(f['expiresAt']);
   if (!Number.isFinite(claimedAt) || !Number.isFinite(updatedAt) || !Number.isFinite(expiresAt)) return undefined;
   return Object.freeze({
-    playerId,
-    sessionId: f['session'],
-    proxyId: f['proxy'],
-    backend: Object.freeze(f['pool'] === undefined ? { id: f['backend'] } : { id: f['backend'], pool: f['pool'] }),
-    phase: f['phase'] ?? 'Idle',
-    ...(f['migration'] === undefined ? {} : { migrationId: f['migration'] }),
+    clientUuid,
+    sessionId: session,
+    proxyId: proxy,
+    backend: Object.freeze(pool === undefined ? { id: backend } : { id: backend, pool }),
+    phase,
+    ...(migration === undefined ? {} : { migrationId: migration }),
     claimedAt,
     updatedAt,
     expiresAt,
@@ -141,14 +153,14 @@ function toEntry(playerId: string, flat: readonly string[] | undefined): Directo
 
 /** Creates a Redis session directory from a client you own (`redis`) or a URL (owned by the directory). */
 export function createRedisDirectory(init: RedisDirectoryInit): SessionDirectory {
-  const proxyId = checkId(init.proxyId, 'proxyId');
+  const proxyId = checkProxyId(init.proxyId);
   const ttlMs = checkTtl(init.ttlMs);
   const keyPrefix = init.keyPrefix ?? DEFAULT_DIRECTORY_KEY_PREFIX;
   const timeoutMs = init.timeoutMs ?? 1_000;
   const handle = openRedis(init, init.logger, 'session-directory');
   const commands = defineCommands(handle.redis);
   let closed = false;
-  const key = (playerId: string): string => `${keyPrefix}player:${playerId}`;
+  const key = (clientUuid: ClientUuid): string => `${keyPrefix}player:${clientUuid}`;
 
   const run = <T>(operation: () => Promise<T>, options: DirectoryCallOptions | undefined): Promise<T> => {
     if (closed) return Promise.reject(new SessionError('ERR_SESSION_DIRECTORY_UNAVAILABLE', 'the directory is closed', { reason: 'closed' }));
@@ -170,11 +182,11 @@ export function createRedisDirectory(init: RedisDirectoryInit): SessionDirectory
     );
   };
 
-  const touch = (playerId: string, sessionId: string, fields: string[], options: DirectoryCallOptions | undefined): Promise<DirectoryEntry> =>
+  const touch = (clientUuid: ClientUuid, sessionId: SessionId, fields: string[], options: DirectoryCallOptions | undefined): Promise<DirectoryEntry> =>
     run(async () => {
-      const reply = await commands.handoffSessionTouch(key(playerId), proxyId, sessionId, String(ttlMs), ...fields);
-      const entry = reply[0] === 1 ? toEntry(playerId, reply[1]) : undefined;
-      if (entry === undefined) throw notOwner(playerId);
+      const reply = await commands.handoffSessionTouch(key(clientUuid), proxyId, sessionId, String(ttlMs), ...fields);
+      const entry = reply[0] === 1 ? toEntry(clientUuid, reply[1]) : undefined;
+      if (entry === undefined) throw notOwner(clientUuid);
       return entry;
     }, options);
 
@@ -184,57 +196,58 @@ export function createRedisDirectory(init: RedisDirectoryInit): SessionDirectory
     ttlMs,
     claim(claim: ClaimInit, options?: ClaimOptions): Promise<ClaimResult> {
       let args: string[];
-      let playerId: string;
+      let clientUuid: ClientUuid;
       try {
-        playerId = checkPlayerId(claim.playerId);
-        const sessionId = checkId(claim.sessionId, 'sessionId');
+        clientUuid = checkClientUuid(claim.clientUuid);
+        const sessionId = checkSessionId(claim.sessionId);
         const backend = checkBackend(claim.backend);
         const phase = checkPhase(claim.phase ?? 'Idle');
-        if (claim.migrationId !== undefined) checkId(claim.migrationId, 'migrationId');
-        args = [proxyId, sessionId, String(ttlMs), options?.steal === true ? '1' : '0', backend.id, backend.pool ?? '', phase, claim.migrationId ?? ''];
+        const migrationId = claim.migrationId === undefined ? '' : checkMigrationId(claim.migrationId);
+        args = [proxyId, sessionId, String(ttlMs), options?.steal === true ? '1' : '0', backend.id, backend.pool ?? '', phase, migrationId];
       } catch (error) {
         return Promise.reject(error);
       }
       return run(async () => {
-        const [status, prev, current] = await commands.handoffSessionClaim(key(playerId), ...args);
-        const previous = toEntry(playerId, prev);
+        const [status, prev, current] = await commands.handoffSessionClaim(key(clientUuid), ...args);
+        const previous = toEntry(clientUuid, prev);
         if (status === 0) {
           if (previous === undefined) throw new SessionError('ERR_SESSION_DIRECTORY_UNAVAILABLE', 'the directory entry is unreadable', { reason: 'corrupt' });
           return { claimed: false, holder: previous };
         }
-        const entry = toEntry(playerId, current)!;
+        const entry = toEntry(clientUuid, current);
+        if (entry === undefined) throw new SessionError('ERR_SESSION_DIRECTORY_UNAVAILABLE', 'the directory entry is unreadable', { reason: 'corrupt' });
         const how = status === 1 ? 'fresh' : status === 2 ? 'renewed' : 'stolen';
         return previous === undefined ? { claimed: true, entry, how } : { claimed: true, entry, how, previous };
       }, options);
     },
-    heartbeat(playerId, sessionId, options) {
+    heartbeat(clientUuid, sessionId, options) {
       try {
-        return touch(checkPlayerId(playerId), checkId(sessionId, 'sessionId'), [], options);
+        return touch(checkClientUuid(clientUuid), checkSessionId(sessionId), [], options);
       } catch (error) {
         return Promise.reject(error);
       }
     },
-    update(playerId, sessionId, changes: DirectoryUpdate, options) {
+    update(clientUuid, sessionId, changes: DirectoryUpdate, options) {
       const fields: string[] = [];
-      let id: string;
+      let id: ClientUuid;
       try {
-        id = checkPlayerId(playerId);
-        checkId(sessionId, 'sessionId');
+        id = checkClientUuid(clientUuid);
+        checkSessionId(sessionId);
         if (changes.backend !== undefined) {
           const backend = checkBackend(changes.backend);
           fields.push('backend', backend.id, 'pool', backend.pool ?? '');
         }
         if (changes.phase !== undefined) fields.push('phase', checkPhase(changes.phase));
-        if (changes.migrationId !== undefined) fields.push('migration', changes.migrationId === null ? '' : checkId(changes.migrationId, 'migrationId'));
+        if (changes.migrationId !== undefined) fields.push('migration', changes.migrationId === null ? '' : checkMigrationId(changes.migrationId));
       } catch (error) {
         return Promise.reject(error);
       }
       return touch(id, sessionId, fields, options);
     },
-    lookup(playerId, options) {
-      let id: string;
+    lookup(clientUuid, options) {
+      let id: ClientUuid;
       try {
-        id = checkPlayerId(playerId);
+        id = checkClientUuid(clientUuid);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -243,11 +256,11 @@ export function createRedisDirectory(init: RedisDirectoryInit): SessionDirectory
         return reply[0] === 1 ? toEntry(id, reply[1]) : undefined;
       }, options);
     },
-    release(playerId, sessionId, options) {
-      let id: string;
+    release(clientUuid, sessionId, options) {
+      let id: ClientUuid;
       try {
-        id = checkPlayerId(playerId);
-        checkId(sessionId, 'sessionId');
+        id = checkClientUuid(clientUuid);
+        checkSessionId(sessionId);
       } catch (error) {
         return Promise.reject(error);
       }

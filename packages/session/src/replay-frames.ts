@@ -4,7 +4,7 @@
  * place (PlayerOptions, ViewRadius, RequestAssets for what the client lacks). Encoded with the
  * record's generation; none of them carries a secret.
  */
-import { FRAME_HEADER_SIZE, getGeneration, type Generation } from '@handoff/protocol';
+import { FRAME_HEADER_SIZE, frameFromPayload, getGeneration, type Generation } from '@handoff/protocol';
 import type { AssetRef } from './client-assets.js';
 import type { ChunkColumn } from './chunk-columns.js';
 import { SessionError } from './errors.js';
@@ -12,7 +12,7 @@ import type { SessionRecord } from './record.js';
 
 function generationOf(record: SessionRecord, generation: Generation | string | undefined): Generation {
   const g = generation ?? record.generation;
-  if (g === undefined) throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'the record has no Connect yet: pass the generation');
+  if (g === undefined) throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'the record has no Connect yet: pass the generation', { reason: 'no-generation' });
   return typeof g === 'string' ? getGeneration(g) : g;
 }
 
@@ -24,7 +24,7 @@ export interface CleanupFrames {
   readonly removePlayers: Uint8Array | undefined;
   /** The columns unloaded, in the order of `unloadChunks`. */
   readonly columns: readonly ChunkColumn[];
-  /** The UUIDs removed. */
+  /** The UUIDs removed (as the server's player list carries them). */
   readonly players: readonly string[];
   /** False when a collection overflowed: the client may keep chunks or entries the record did not track. */
   readonly complete: boolean;
@@ -60,14 +60,7 @@ export function buildCleanupFrames(record: SessionRecord, generation?: Generatio
 export function buildPlayerOptionsFrame(record: SessionRecord, generation?: Generation | string): Uint8Array | undefined {
   const payload = record.playerOptions;
   if (payload === undefined) return undefined;
-  const g = generationOf(record, generation);
-  const descriptor = g.packet('PlayerOptions').descriptor;
-  const out = new Uint8Array(FRAME_HEADER_SIZE + payload.length);
-  const view = new DataView(out.buffer);
-  view.setInt32(0, payload.length, true);
-  view.setInt32(4, descriptor.id, true);
-  out.set(payload, FRAME_HEADER_SIZE);
-  return out;
+  return frameFromPayload(generationOf(record, generation).packet('PlayerOptions').descriptor.id, payload);
 }
 
 /** The client's last ViewRadius (blocks) as a frame to the server; `undefined` when it sent none. */

@@ -1,5 +1,5 @@
 /**
- * The secrets a session record holds (REFERENCE.md §6.2): tokens and grants of the client handshake,
+ * The secrets a session record holds (docs/session.md, "The secrets of the handshake"): tokens and grants of the client handshake,
  * and the Connect's referral data (which may carry a migration ticket). They live only in process
  * memory, in a private holder of the record; serialising, inspecting, cloning or storing a record
  * never shows them (see docs/session.md, "Secrets and redaction").

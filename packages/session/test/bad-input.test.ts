@@ -5,14 +5,14 @@
 import fc from 'fast-check';
 import { compressPayload } from '@handoff/protocol';
 import { describe, expect, it } from 'vitest';
-import { SessionError, SessionRecord, createCaptureTap, errorCodes, type CaptureTap, type TapResult } from '@handoff/session';
-import { G3, OTHER_PLAYER, PLAYER, connectV2, frame, ping, rawFrame, setChunk } from './support/frames.js';
+import { SessionError, SessionRecord, createCaptureTap, sessionErrorCodes, type CaptureTap, type TapResult } from '@handoff/session';
+import { G3, OTHER_PLAYER, PLAYER, backend, bid, connectV2, frame, ping, rawFrame, setChunk, sid } from './support/frames.js';
 import { SKIN, playSession } from './support/scenario.js';
 
 const codeOf = (r: TapResult): string | undefined => (r?.kind === 'error' ? r.error.code : undefined);
 
 function connected(limits = {}): { record: SessionRecord; tap: CaptureTap } {
-  const record = new SessionRecord({ backend: { id: 'a' }, limits });
+  const record = new SessionRecord({ backend: backend('a'), limits });
   const tap = createCaptureTap(record);
   tap.clientToServer(connectV2());
   return { record, tap };
@@ -49,7 +49,7 @@ describe('a malformed Connect', () => {
       expect(tap.counters.errorsByCode).toEqual({ ERR_SESSION_CONNECT_INVALID: 1 });
       // a good Connect afterwards is still read
       expect(tap.clientToServer(connectV2())).toBeUndefined();
-      expect(record.playerId).toBe(PLAYER);
+      expect(record.clientUuid).toBe(PLAYER);
     });
   }
 
@@ -60,7 +60,7 @@ describe('a malformed Connect', () => {
   });
 
   it('captured packets before the Connect are reported, not read', () => {
-    const record = new SessionRecord({ backend: { id: 'a' } });
+    const record = new SessionRecord({ backend: backend('a') });
     const tap = createCaptureTap(record);
     expect(codeOf(tap.serverToClient(ping(G3, 1)))).toBe('ERR_SESSION_NOT_CONNECTED');
     expect(codeOf(tap.clientToServer(frame(G3, 'PlayerOptions', { skin: SKIN })))).toBe('ERR_SESSION_NOT_CONNECTED');
@@ -107,10 +107,10 @@ describe('corrupt packets after the Connect', () => {
         const descriptor = G3.registry.byId(id)!;
         if (payload.length > descriptor.maxSize) return;
         const f = rawFrame(G3, id, payload);
-        const result = toServer ? tap.clientToServer(f) : tap.serverToClient(f, 'a');
+        const result = toServer ? tap.clientToServer(f) : tap.serverToClient(f, bid('a'));
         if (result?.kind === 'error') {
           expect(result.error).toBeInstanceOf(SessionError);
-          expect(Object.keys(errorCodes)).toContain(result.error.code);
+          expect(Object.keys(sessionErrorCodes)).toContain(result.error.code);
         }
         expect(() => JSON.stringify(record)).not.toThrow();
       }),
@@ -157,7 +157,7 @@ describe('bounds', () => {
 describe('observers', () => {
   it('an onError that throws does not reach the forwarding loop; errors are kept bounded', () => {
     const seen: string[] = [];
-    const record = new SessionRecord({ backend: { id: 'a' } });
+    const record = new SessionRecord({ backend: backend('a') });
     const tap = createCaptureTap(record, {
       maxErrors: 2,
       onError: (e) => {
@@ -177,7 +177,7 @@ describe('observers', () => {
       warn: (o: object, m?: string) => lines.push(['warn', o, m]),
       debug: (o: object, m?: string) => lines.push(['debug', o, m]),
     };
-    const tap = createCaptureTap(new SessionRecord({ id: 'sess-9' }), { logger });
+    const tap = createCaptureTap(new SessionRecord({ id: sid('sess-9') }), { logger });
     tap.serverToClient(ping(G3, 1));
     tap.serverToClient(ping(G3, 2));
     expect(lines).toEqual([

@@ -1,5 +1,6 @@
 /** What the capture tap records from which packet, in every generation, and what it leaves alone. */
 import { FRAME_HEADER_SIZE, getGeneration, readFrame } from '@handoff/protocol';
+import type { BackendRef, Phase, SessionId } from '@handoff/types';
 import { describe, expect, it } from 'vitest';
 import { SessionRecord, buildPlayerOptionsFrame, createCaptureTap, isSessionError } from '@handoff/session';
 import {
@@ -17,18 +18,22 @@ import {
   SERVER_IDENTITY_TOKEN,
   WORLD_A,
   assets,
+  backend,
+  bid,
   connectV1,
   connectV2,
   frame,
   hash,
+  mid,
   ping,
   rawFrame,
   setChunk,
+  sid,
 } from './support/frames.js';
 import { SKIN, playSession } from './support/scenario.js';
 
 describe('a whole session (G3)', () => {
-  const record = new SessionRecord({ id: 's1', backend: { id: 'lobby-1', pool: 'lobby' } });
+  const record = new SessionRecord({ id: sid('s1'), backend: backend('lobby-1', 'lobby') });
   const tap = createCaptureTap(record);
   playSession(tap);
 
@@ -40,14 +45,16 @@ describe('a whole session (G3)', () => {
       protocolBuildNumber: 20,
       clientVersion: '1.0',
       clientType: 'Game',
-      uuid: PLAYER,
+      clientUuid: PLAYER,
       username: 'Bob',
       language: 'en',
       referralSource: { host: 'lobby.example', port: 5520 },
     });
-    expect(record.playerId).toBe(PLAYER);
-    expect(record.ref).toEqual({ id: 's1', playerId: PLAYER });
+    expect(record.clientUuid).toBe(PLAYER);
+    expect(record.ref).toEqual({ id: 's1', clientUuid: PLAYER });
     expect(tap.generation?.id).toBe('G3');
+    expect(record.generation).toBe(G3);
+    expect(record.pings.generation).toBe(G3);
   });
 
   it('keeps every token, grant and the referral data as secrets', () => {
@@ -127,7 +134,7 @@ describe('Connect layouts', () => {
 
   it('every generation captures the same packets from the same ids', () => {
     for (const g of [G1, G2, G3]) {
-      const record = new SessionRecord({ backend: { id: 'a' } });
+      const record = new SessionRecord({ backend: backend('a') });
       const tap = createCaptureTap(record);
       tap.clientToServer(g === G1 ? connectV1() : connectV2(g));
       tap.serverToClient(frame(g, 'JoinWorld', { clearWorld: true, fadeInOut: true, worldUuid: WORLD_A }));
@@ -142,7 +149,7 @@ describe('Connect layouts', () => {
 
 describe('what the tap leaves alone', () => {
   const connected = () => {
-    const record = new SessionRecord({ backend: { id: 'a' } });
+    const record = new SessionRecord({ backend: backend('a') });
     const tap = createCaptureTap(record);
     tap.clientToServer(connectV2());
     return { record, tap };
@@ -165,7 +172,7 @@ describe('what the tap leaves alone', () => {
   });
 
   it('tracks no chunks when told not to (no decompression)', () => {
-    const record = new SessionRecord({ backend: { id: 'a' } });
+    const record = new SessionRecord({ backend: backend('a') });
     const tap = createCaptureTap(record, { trackChunks: false });
     tap.clientToServer(connectV2());
     tap.serverToClient(rawFrame(G3, 'SetChunk', new Uint8Array([1, 2, 3]))); // corrupt, never read
@@ -216,23 +223,38 @@ describe('assets across a second WorldSettings and interning', () => {
 
 describe('the record outside the tap', () => {
   it('bounds the migration history and moves the backend on a successful migration', () => {
-    const record = new SessionRecord({ backend: { id: 'a' }, limits: { migrationHistory: 2 }, now: () => 1000 });
-    record.recordMigration({ migrationId: 'm1', from: { id: 'a' }, to: { id: 'b' }, outcome: 'rolled-back', phase: 'Sync', reason: 'ERR_MIGRATION_DEADLINE' });
+    const record = new SessionRecord({ backend: backend('a'), limits: { migrationHistory: 2 }, now: () => 1000 });
+    record.recordMigration({ migrationId: mid('m1'), source: backend('a'), target: backend('b'), outcome: 'rolled-back', phase: 'Sync', reason: 'ERR_MIGRATION_DEADLINE' });
     expect(record.backend).toEqual({ id: 'a' });
-    record.recordMigration({ migrationId: 'm2', from: { id: 'a' }, to: { id: 'b', pool: 'game' }, outcome: 'migrated' });
-    record.recordMigration({ migrationId: 'm3', from: { id: 'b' }, to: { id: 'c' }, outcome: 'refused' });
+    record.recordMigration({ migrationId: mid('m2'), source: backend('a'), target: backend('b', 'game'), outcome: 'migrated' });
+    record.recordMigration({ migrationId: mid('m3'), source: backend('b'), target: backend('c'), outcome: 'refused' });
     expect(record.backend).toEqual({ id: 'b', pool: 'game' });
     expect(record.migrations.map((m) => m.migrationId)).toEqual(['m2', 'm3']);
-    expect(record.migrations[0]).toEqual({ migrationId: 'm2', from: { id: 'a' }, to: { id: 'b', pool: 'game' }, outcome: 'migrated', at: 1000 });
+    expect(record.migrations[0]).toEqual({ migrationId: 'm2', source: { id: 'a' }, target: { id: 'b', pool: 'game' }, outcome: 'migrated', at: 1000 });
+    expect(JSON.parse(JSON.stringify(record)).migrations[1]).toEqual({ migrationId: 'm3', source: { id: 'b' }, target: { id: 'c' }, outcome: 'refused', at: 1000 });
   });
 
-  it('rejects invalid limits with a typed error', () => {
-    expect(() => new SessionRecord({ limits: { chunkColumns: -1 } })).toThrow(expect.objectContaining({ code: 'ERR_SESSION_INVALID_ARGUMENT' }));
-    try {
-      new SessionRecord({ id: '' });
-    } catch (error) {
-      expect(isSessionError(error, 'ERR_SESSION_INVALID_ARGUMENT')).toBe(true);
-    }
+  it('rejects invalid limits, ids, backends and phases with a typed error, the parser error as its cause', () => {
+    const invalid = (run: () => unknown) => {
+      let error: unknown;
+      try {
+        run();
+      } catch (e) {
+        error = e;
+      }
+      expect(isSessionError(error, 'ERR_SESSION_INVALID_ARGUMENT'), String(error)).toBe(true);
+      return error as Error;
+    };
+    invalid(() => new SessionRecord({ limits: { chunkColumns: -1 } }));
+    expect(invalid(() => new SessionRecord({ id: '' as SessionId })).cause).toMatchObject({ code: 'ERR_TYPES_INVALID_ID' });
+    invalid(() => new SessionRecord({ backend: { id: 'has space' } as unknown as BackendRef }));
+    const record = new SessionRecord();
+    invalid(() => record.setPhase('Warp' as Phase));
+    invalid(() => record.setBackend({ id: '' } as unknown as BackendRef));
+    invalid(() => record.recordMigration({ migrationId: mid('m'), source: backend('a'), target: backend('b'), outcome: 'rolled-back', phase: 'Nope' as Phase }));
+    expect(record.phase).toBe('Idle');
+    record.setPhase('Freeze');
+    expect(record.snapshot().phase).toBe('Freeze');
   });
 
   it('keeps a copy of PlayerOptions: the frame buffer can be reused', () => {
@@ -254,13 +276,15 @@ describe('the record outside the tap', () => {
     expect(buildPlayerOptionsFrame(record, getGeneration('G1'))).toBeInstanceOf(Uint8Array);
   });
 
-  it('records a Ping for the backend named by { backendId } or, without one, for the record backend', () => {
-    const record = new SessionRecord({ backend: { id: 'a' } });
+  it('records a Ping for the backend named by its id or reference or, without one, for the record backend', () => {
+    const record = new SessionRecord({ backend: backend('a') });
     const tap = createCaptureTap(record);
     tap.clientToServer(connectV2());
-    tap.serverToClient(ping(G3, 1), { backendId: 'b' });
+    tap.serverToClient(ping(G3, 1), backend('b', 'games'));
     tap.serverToClient(ping(G3, 2));
+    tap.serverToClient(ping(G3, 3), bid('c'));
     expect(record.pings.lookup(1, 'Tick')).toBe('b');
     expect(record.pings.lookup(2, 'Tick')).toBe('a');
+    expect(record.pings.lookup(3, 'Tick')).toBe('c');
   });
 });

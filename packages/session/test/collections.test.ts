@@ -1,7 +1,7 @@
 /** The bounded collections of a record, against plain reference models. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ChunkColumns, PlayerList } from '@handoff/session';
+import { ChunkColumns, PlayerList } from '@handoff/session/internals';
 import { OTHER_PLAYER, PLAYER } from './support/frames.js';
 
 describe('ChunkColumns', () => {

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
+import { parseClientUuid, type ClientUuid } from '@handoff/types';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,7 +18,7 @@ import {
   createSessionStore,
   type SessionDirectory,
 } from '@handoff/session';
-import { PLAYER, SECRET_MARKERS, SECRET_STRINGS } from './support/frames.js';
+import { PLAYER, SECRET_MARKERS, SECRET_STRINGS, backend, mid, sid } from './support/frames.js';
 import { directoryContract } from './support/directory-contract.js';
 import { playSession } from './support/scenario.js';
 import { redisUrl as getRedisUrl } from './support/redis-url.js';
@@ -86,9 +87,9 @@ directoryContract('redis', async () => {
       }
       return d;
     },
-    async expire(playerId) {
+    async expire(clientUuid: ClientUuid) {
       // the proxy died: nobody heartbeats; shorten what is left of its lifetime and let Redis drop it
-      const key = `${keyPrefix}player:${playerId}`;
+      const key = `${keyPrefix}player:${clientUuid}`;
       await admin.pexpire(key, 1);
       await until(async () => (await admin.exists(key)) === 0, 'Redis to expire the entry');
     },
@@ -103,7 +104,7 @@ describe('memory directory', () => {
     let clock = 0;
     const shared = new MemoryDirectoryMap();
     const dir = createMemoryDirectory({ proxyId: 'p', ttlMs: 1000, now: () => clock, shared });
-    for (let i = 0; i < 300; i++) await dir.claim({ playerId: randomUUID(), sessionId: `s${i}`, backend: { id: 'a' } });
+    for (let i = 0; i < 300; i++) await dir.claim({ clientUuid: parseClientUuid(randomUUID()), sessionId: sid(`s${i}`), backend: backend('a') });
     clock += 1000;
     for (let i = 0; i < 300; i++) await dir.lookup(PLAYER);
     expect(shared.size).toBe(0);
@@ -123,11 +124,11 @@ describe('redis directory', () => {
     const dir = createRedisDirectory({ url: redisUrl, proxyId: 'proxy-1', keyPrefix, ttlMs: 20_000 });
     closers.push(() => dir.close());
     const store = createSessionStore();
-    const record = store.create({ backend: { id: 'lobby-1', pool: 'lobby' } });
+    const record = store.create({ backend: backend('lobby-1', 'lobby') });
     playSession(createCaptureTap(record));
     expect(record.secretNames()).toHaveLength(7);
     await dir.claim(claimOf(record));
-    await dir.update(PLAYER, record.id, { phase: 'Prepare', migrationId: 'mig-1' });
+    await dir.update(PLAYER, record.id, { phase: 'Prepare', migrationId: mid('mig-1') });
 
     const keys = await admin.keys(`${keyPrefix}*`);
     expect(keys).toEqual([`${keyPrefix}player:${PLAYER}`]);
@@ -151,7 +152,7 @@ describe('redis directory', () => {
     closers.push(() => dir.close());
     const [s, us] = await admin.time();
     const before = Number(s) * 1000 + Math.floor(Number(us) / 1000);
-    const r = await dir.claim({ playerId: PLAYER, sessionId: 's', backend: { id: 'a' } });
+    const r = await dir.claim({ clientUuid: PLAYER, sessionId: sid('s'), backend: backend('a') });
     expect(r.claimed && r.entry.claimedAt).toBeGreaterThanOrEqual(before);
     expect(r.claimed && r.entry.expiresAt - r.entry.claimedAt).toBe(10_000);
   });
@@ -161,9 +162,9 @@ describe('redis directory', () => {
     prefixes.push(keyPrefix);
     const dir = createRedisDirectory({ url: redisUrl, proxyId: 'p', keyPrefix, ttlMs: 10_000 });
     closers.push(() => dir.close());
-    await dir.claim({ playerId: PLAYER, sessionId: 's', backend: { id: 'a' } });
+    await dir.claim({ clientUuid: PLAYER, sessionId: sid('s'), backend: backend('a') });
     for (let i = 0; i < 20; i += 1) {
-      const written = await dir.update(PLAYER, 's', { phase: i % 2 === 0 ? 'Sync' : 'Idle' });
+      const written = await dir.update(PLAYER, sid('s'), { phase: i % 2 === 0 ? 'Sync' : 'Idle' });
       // reads spread over a few milliseconds of server time must all see the written instant
       for (let j = 0; j < 3; j += 1) expect((await dir.lookup(PLAYER))?.expiresAt).toBe(written.expiresAt);
     }
@@ -174,9 +175,9 @@ describe('redis directory', () => {
     prefixes.push(keyPrefix);
     const dir = createRedisDirectory({ url: redisUrl, proxyId: 'p', keyPrefix, ttlMs: 50 });
     closers.push(() => dir.close());
-    await dir.claim({ playerId: PLAYER, sessionId: 's', backend: { id: 'a' } });
+    await dir.claim({ clientUuid: PLAYER, sessionId: sid('s'), backend: backend('a') });
     await until(async () => (await dir.lookup(PLAYER)) === undefined, 'the entry to expire');
-    await expect(dir.heartbeat(PLAYER, 's')).rejects.toMatchObject({ code: 'ERR_SESSION_NOT_OWNER' });
+    await expect(dir.heartbeat(PLAYER, sid('s'))).rejects.toMatchObject({ code: 'ERR_SESSION_NOT_OWNER' });
   });
 
   it('fails fast with a typed error when Redis is down, and leaves an adopted client open on close', async () => {
@@ -189,7 +190,7 @@ describe('redis directory', () => {
     });
     const down = createRedisDirectory({ url: `redis://127.0.0.1:${port}`, proxyId: 'p', timeoutMs: 300 });
     closers.push(() => down.close());
-    const error = await down.claim({ playerId: PLAYER, sessionId: 's', backend: { id: 'a' } }).catch((e: unknown) => e);
+    const error = await down.claim({ clientUuid: PLAYER, sessionId: sid('s'), backend: backend('a') }).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'SessionError', code: 'ERR_SESSION_DIRECTORY_UNAVAILABLE' });
     expect(String((error as Error).message)).not.toContain(PLAYER);
 

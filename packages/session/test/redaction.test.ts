@@ -8,7 +8,8 @@ import { Console } from 'node:console';
 import { format, inspect } from 'node:util';
 import { serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { SECRET_NAMES, SessionRecord, createCaptureTap, createSessionStore } from '@handoff/session';
+import { SessionRecord, createCaptureTap, createSessionStore } from '@handoff/session';
+import { SECRET_NAMES } from '@handoff/session/internals';
 import {
   ACCESS_TOKEN,
   G3,
@@ -16,6 +17,8 @@ import {
   REFERRAL_DATA,
   SECRET_MARKERS,
   SECRET_STRINGS,
+  backend,
+  sid,
   connectV2,
   frame,
   rawFrame,
@@ -30,7 +33,7 @@ function capturedSession() {
     warn: (o: object, m?: string) => lines.push(['warn', o, m]),
     error: (o: object, m?: string) => lines.push(['error', o, m]),
   };
-  const record = new SessionRecord({ id: 'redaction', backend: { id: 'lobby-1' } });
+  const record = new SessionRecord({ id: sid('redaction'), backend: backend('lobby-1') });
   const tap = createCaptureTap(record, { logger });
   playSession(tap);
   // the secrets are really there
@@ -130,7 +133,7 @@ describe('a record holding every secret', () => {
 
   it('deleting a session from the store wipes its secrets', () => {
     const store = createSessionStore();
-    const record = store.create({ backend: { id: 'a' } });
+    const record = store.create({ backend: backend('a') });
     createCaptureTap(record).clientToServer(connectV2());
     expect(record.hasSecret('identityToken')).toBe(true);
     store.delete(record.id);

@@ -8,12 +8,12 @@ import {
   buildViewRadiusFrame,
   createCaptureTap,
 } from '@handoff/session';
-import { G3, OTHER_PLAYER, PLAYER, assets, connectV2, frame, hash, setChunk } from './support/frames.js';
+import { G3, OTHER_PLAYER, PLAYER, assets, backend, bid, connectV2, frame, hash, setChunk } from './support/frames.js';
 import { playSession } from './support/scenario.js';
 
 describe('cleanup frames', () => {
   it('unload every tracked column and remove every player-list entry; tapping them empties the record', () => {
-    const record = new SessionRecord({ backend: { id: 'lobby-1' } });
+    const record = new SessionRecord({ backend: backend('lobby-1') });
     const tap = createCaptureTap(record);
     playSession(tap);
     tap.serverToClient(setChunk(G3, 40_000, 0, -40_000)); // outside the packed range
@@ -32,15 +32,15 @@ describe('cleanup frames', () => {
 
     // the record is unchanged until the frames reach the client through the tap
     expect(record.chunks.size).toBe(10);
-    for (const f of frames) tap.serverToClient(f, 'proxy');
-    tap.serverToClient(new FrameSplitter(G3.registry).push(cleanup.removePlayers!)[0]!, 'proxy');
+    for (const f of frames) tap.serverToClient(f, bid('proxy'));
+    tap.serverToClient(new FrameSplitter(G3.registry).push(cleanup.removePlayers!)[0]!, bid('proxy'));
     expect(record.chunks.size).toBe(0);
     expect(record.playerList.size).toBe(0);
     expect(buildCleanupFrames(record)).toMatchObject({ unloadChunks: new Uint8Array(0), removePlayers: undefined, complete: true });
   });
 
   it('says when it is incomplete (a bound overflowed); forgetWorld resets', () => {
-    const record = new SessionRecord({ backend: { id: 'a' }, limits: { chunkColumns: 1 } });
+    const record = new SessionRecord({ backend: backend('a'), limits: { chunkColumns: 1 } });
     const tap = createCaptureTap(record);
     tap.clientToServer(connectV2());
     tap.serverToClient(setChunk(G3, 0, 0, 0));
@@ -53,7 +53,7 @@ describe('cleanup frames', () => {
 
 describe('replay to backend B', () => {
   it('asks B only for the assets the client lacks, and replays its ViewRadius', () => {
-    const record = new SessionRecord({ backend: { id: 'lobby-1' } });
+    const record = new SessionRecord({ backend: backend('lobby-1') });
     playSession(createCaptureTap(record)); // the client holds assets 0..49
     const bRequires = assets(40, 20); // 40..59
     const { frame: request, assets: missing } = buildRequestAssetsFrame(record, bRequires);

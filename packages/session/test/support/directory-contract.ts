@@ -1,17 +1,18 @@
 /**
  * The behaviour every session directory has, run against the in-memory one and the Redis one.
  * `network()` gives directories of several proxies that share one directory (one Redis, or one map),
- * and `expire(playerId)` makes a claimed entry lapse as if its proxy had died.
+ * and `expire(clientUuid)` makes a claimed entry lapse as if its proxy had died.
  */
 import { describe, expect, it } from 'vitest';
 import type { SessionDirectory } from '@handoff/session';
-import { OTHER_PLAYER, PLAYER } from './frames.js';
+import { parseClientUuid, type ClientUuid, type MigrationId, type Phase, type SessionId } from '@handoff/types';
+import { OTHER_PLAYER, PLAYER, backend, mid, sid } from './frames.js';
 
 export interface DirectoryNetwork {
   /** A directory of proxy `proxyId` (same shared state for every call). */
   proxy(proxyId: string): SessionDirectory;
-  /** Lets the entry of `playerId` expire (advance a clock, or wait for Redis to drop it). */
-  expire(playerId: string): Promise<void>;
+  /** Lets the entry of `clientUuid` expire (advance a clock, or wait for Redis to drop it). */
+  expire(clientUuid: ClientUuid): Promise<void>;
   /** Lets some time pass (so timestamps move). */
   pass(): Promise<void>;
 }
@@ -25,11 +26,11 @@ export function directoryContract(name: string, network: () => Promise<Directory
     it('claims a free entry; every proxy sees who holds the player, where and in which phase', async () => {
       const net = await network();
       const p1 = net.proxy('proxy-1');
-      const result = await p1.claim({ playerId: PLAYER, sessionId: 's1', backend: { id: 'lobby-1', pool: 'lobby' } });
+      const result = await p1.claim({ clientUuid: PLAYER, sessionId: sid('s1'), backend: backend('lobby-1', 'lobby') });
       expect(result).toMatchObject({ claimed: true, how: 'fresh' });
       expect(result.claimed && result.previous).toBe(undefined);
       const seen = await net.proxy('proxy-2').lookup(PLAYER);
-      expect(seen).toMatchObject({ playerId: PLAYER, sessionId: 's1', proxyId: 'proxy-1', backend: { id: 'lobby-1', pool: 'lobby' }, phase: 'Idle' });
+      expect(seen).toMatchObject({ clientUuid: PLAYER, sessionId: sid('s1'), proxyId: 'proxy-1', backend: backend('lobby-1', 'lobby'), phase: 'Idle' });
       // the expiry is one stored instant: exactly one TTL after the write that set it
       expect(seen!.expiresAt - seen!.updatedAt).toBe(p1.ttlMs);
       expect(seen).toEqual(result.claimed ? result.entry : undefined);
@@ -38,24 +39,24 @@ export function directoryContract(name: string, network: () => Promise<Directory
 
     it('a second proxy cannot take a live entry: it learns the holder and nothing changes', async () => {
       const net = await network();
-      await net.proxy('proxy-1').claim({ playerId: PLAYER, sessionId: 's1', backend: { id: 'a' } });
-      const r = await net.proxy('proxy-2').claim({ playerId: PLAYER, sessionId: 's9', backend: { id: 'b' } });
-      expect(r).toMatchObject({ claimed: false, holder: { proxyId: 'proxy-1', sessionId: 's1', backend: { id: 'a' } } });
-      expect(await net.proxy('proxy-2').lookup(PLAYER)).toMatchObject({ proxyId: 'proxy-1', sessionId: 's1' });
-      await expectCode(net.proxy('proxy-2').heartbeat(PLAYER, 's9'), 'ERR_SESSION_NOT_OWNER');
-      await expectCode(net.proxy('proxy-2').update(PLAYER, 's1', { phase: 'Freeze' }), 'ERR_SESSION_NOT_OWNER');
-      expect(await net.proxy('proxy-2').release(PLAYER, 's1')).toBe(false);
+      await net.proxy('proxy-1').claim({ clientUuid: PLAYER, sessionId: sid('s1'), backend: backend('a') });
+      const r = await net.proxy('proxy-2').claim({ clientUuid: PLAYER, sessionId: sid('s9'), backend: backend('b') });
+      expect(r).toMatchObject({ claimed: false, holder: { proxyId: 'proxy-1', sessionId: sid('s1'), backend: backend('a') } });
+      expect(await net.proxy('proxy-2').lookup(PLAYER)).toMatchObject({ proxyId: 'proxy-1', sessionId: sid('s1') });
+      await expectCode(net.proxy('proxy-2').heartbeat(PLAYER, sid('s9')), 'ERR_SESSION_NOT_OWNER');
+      await expectCode(net.proxy('proxy-2').update(PLAYER, sid('s1'), { phase: 'Freeze' }), 'ERR_SESSION_NOT_OWNER');
+      expect(await net.proxy('proxy-2').release(PLAYER, sid('s1'))).toBe(false);
       expect(await net.proxy('proxy-1').lookup(PLAYER)).toMatchObject({ proxyId: 'proxy-1', phase: 'Idle' });
     });
 
     it('the same proxy with another session is a conflict too; the owner re-claiming renews', async () => {
       const net = await network();
       const p1 = net.proxy('proxy-1');
-      const first = await p1.claim({ playerId: PLAYER, sessionId: 's1', backend: { id: 'a' } });
-      expect((await p1.claim({ playerId: PLAYER, sessionId: 's2', backend: { id: 'a' } })).claimed).toBe(false);
+      const first = await p1.claim({ clientUuid: PLAYER, sessionId: sid('s1'), backend: backend('a') });
+      expect((await p1.claim({ clientUuid: PLAYER, sessionId: sid('s2'), backend: backend('a') })).claimed).toBe(false);
       await net.pass();
-      const again = await p1.claim({ playerId: PLAYER, sessionId: 's1', backend: { id: 'b' }, phase: 'Cutover' });
-      expect(again).toMatchObject({ claimed: true, how: 'renewed', entry: { backend: { id: 'b' }, phase: 'Cutover' }, previous: { backend: { id: 'a' } } });
+      const again = await p1.claim({ clientUuid: PLAYER, sessionId: sid('s1'), backend: backend('b'), phase: 'Cutover' });
+      expect(again).toMatchObject({ claimed: true, how: 'renewed', entry: { backend: backend('b'), phase: 'Cutover' }, previous: { backend: backend('a') } });
       expect(again.claimed && first.claimed && again.entry.claimedAt).toBe(first.claimed && first.entry.claimedAt);
     });
 
@@ -63,26 +64,26 @@ export function directoryContract(name: string, network: () => Promise<Directory
       const net = await network();
       const p1 = net.proxy('proxy-1');
       const p2 = net.proxy('proxy-2');
-      await p1.claim({ playerId: PLAYER, sessionId: 's1', backend: { id: 'a' } });
-      const stolen = await p2.claim({ playerId: PLAYER, sessionId: 's2', backend: { id: 'b' } }, { steal: true });
-      expect(stolen).toMatchObject({ claimed: true, how: 'stolen', previous: { proxyId: 'proxy-1', sessionId: 's1' }, entry: { proxyId: 'proxy-2' } });
-      await expectCode(p1.heartbeat(PLAYER, 's1'), 'ERR_SESSION_NOT_OWNER');
-      await expectCode(p1.update(PLAYER, 's1', { backend: { id: 'c' } }), 'ERR_SESSION_NOT_OWNER');
-      expect(await p1.release(PLAYER, 's1')).toBe(false);
-      expect(await p2.lookup(PLAYER)).toMatchObject({ proxyId: 'proxy-2', backend: { id: 'b' } });
+      await p1.claim({ clientUuid: PLAYER, sessionId: sid('s1'), backend: backend('a') });
+      const stolen = await p2.claim({ clientUuid: PLAYER, sessionId: sid('s2'), backend: backend('b') }, { steal: true });
+      expect(stolen).toMatchObject({ claimed: true, how: 'stolen', previous: { proxyId: 'proxy-1', sessionId: sid('s1') }, entry: { proxyId: 'proxy-2' } });
+      await expectCode(p1.heartbeat(PLAYER, sid('s1')), 'ERR_SESSION_NOT_OWNER');
+      await expectCode(p1.update(PLAYER, sid('s1'), { backend: backend('c') }), 'ERR_SESSION_NOT_OWNER');
+      expect(await p1.release(PLAYER, sid('s1'))).toBe(false);
+      expect(await p2.lookup(PLAYER)).toMatchObject({ proxyId: 'proxy-2', backend: backend('b') });
     });
 
     it('heartbeat extends the entry; update changes backend, pool, phase and migration', async () => {
       const net = await network();
       const p1 = net.proxy('proxy-1');
-      const claimed = await p1.claim({ playerId: PLAYER, sessionId: 's1', backend: { id: 'a', pool: 'lobby' }, migrationId: 'm0' });
+      const claimed = await p1.claim({ clientUuid: PLAYER, sessionId: sid('s1'), backend: backend('a', 'lobby'), migrationId: mid('m0') });
       await net.pass();
-      const beat = await p1.heartbeat(PLAYER, 's1');
+      const beat = await p1.heartbeat(PLAYER, sid('s1'));
       expect(beat.expiresAt).toBeGreaterThan(claimed.claimed ? claimed.entry.expiresAt : 0);
-      expect(beat).toMatchObject({ backend: { id: 'a', pool: 'lobby' }, migrationId: 'm0' });
-      const u1 = await p1.update(PLAYER, 's1', { phase: 'Sync', migrationId: 'm1' });
-      expect(u1).toMatchObject({ phase: 'Sync', migrationId: 'm1', backend: { id: 'a', pool: 'lobby' } });
-      const u2 = await p1.update(PLAYER, 's1', { backend: { id: 'game-7' }, phase: 'Idle', migrationId: null });
+      expect(beat).toMatchObject({ backend: backend('a', 'lobby'), migrationId: mid('m0') });
+      const u1 = await p1.update(PLAYER, sid('s1'), { phase: 'Sync', migrationId: mid('m1') });
+      expect(u1).toMatchObject({ phase: 'Sync', migrationId: mid('m1'), backend: backend('a', 'lobby') });
+      const u2 = await p1.update(PLAYER, sid('s1'), { backend: backend('game-7'), phase: 'Idle', migrationId: null });
       expect(u2.backend).toEqual({ id: 'game-7' });
       expect(u2.phase).toBe('Idle');
       expect(u2.migrationId).toBeUndefined();
@@ -92,30 +93,30 @@ export function directoryContract(name: string, network: () => Promise<Directory
     it('release removes only the owner entry', async () => {
       const net = await network();
       const p1 = net.proxy('proxy-1');
-      await p1.claim({ playerId: PLAYER, sessionId: 's1', backend: { id: 'a' } });
-      expect(await p1.release(PLAYER, 's2')).toBe(false);
-      expect(await p1.release(PLAYER, 's1')).toBe(true);
-      expect(await p1.release(PLAYER, 's1')).toBe(false);
+      await p1.claim({ clientUuid: PLAYER, sessionId: sid('s1'), backend: backend('a') });
+      expect(await p1.release(PLAYER, sid('s2'))).toBe(false);
+      expect(await p1.release(PLAYER, sid('s1'))).toBe(true);
+      expect(await p1.release(PLAYER, sid('s1'))).toBe(false);
       expect(await p1.lookup(PLAYER)).toBeUndefined();
-      expect(await net.proxy('proxy-2').claim({ playerId: PLAYER, sessionId: 's3', backend: { id: 'b' } })).toMatchObject({ claimed: true, how: 'fresh' });
+      expect(await net.proxy('proxy-2').claim({ clientUuid: PLAYER, sessionId: sid('s3'), backend: backend('b') })).toMatchObject({ claimed: true, how: 'fresh' });
     });
 
     it('a dead proxy entry expires: another proxy claims it fresh, the old owner is told it lost it', async () => {
       const net = await network();
       const p1 = net.proxy('proxy-1');
-      await p1.claim({ playerId: PLAYER, sessionId: 's1', backend: { id: 'a' } });
+      await p1.claim({ clientUuid: PLAYER, sessionId: sid('s1'), backend: backend('a') });
       await net.expire(PLAYER);
       expect(await p1.lookup(PLAYER)).toBeUndefined();
-      await expectCode(p1.heartbeat(PLAYER, 's1'), 'ERR_SESSION_NOT_OWNER');
-      expect(await net.proxy('proxy-2').claim({ playerId: PLAYER, sessionId: 's2', backend: { id: 'b' } })).toMatchObject({ claimed: true, how: 'fresh' });
+      await expectCode(p1.heartbeat(PLAYER, sid('s1')), 'ERR_SESSION_NOT_OWNER');
+      expect(await net.proxy('proxy-2').claim({ clientUuid: PLAYER, sessionId: sid('s2'), backend: backend('b') })).toMatchObject({ claimed: true, how: 'fresh' });
     });
 
     it('concurrent claims by many proxies: exactly one wins', async () => {
       const net = await network();
       const proxies = Array.from({ length: 8 }, (_, i) => net.proxy(`proxy-${i}`));
       for (let round = 0; round < 5; round++) {
-        const player = `${round}f2b8c1e-0d4a-4c6b-9e7f-1a2b3c4d5e6f`;
-        const results = await Promise.all(proxies.map((p, i) => p.claim({ playerId: player, sessionId: `s${i}`, backend: { id: 'a' } })));
+        const player = parseClientUuid(`${round}f2b8c1e-0d4a-4c6b-9e7f-1a2b3c4d5e6f`);
+        const results = await Promise.all(proxies.map((p, i) => p.claim({ clientUuid: player, sessionId: sid(`s${i}`), backend: backend('a') })));
         const winners = results.filter((r) => r.claimed);
         expect(winners).toHaveLength(1);
         const winner = winners[0]!.claimed ? winners[0]!.entry.proxyId : '';
@@ -123,16 +124,20 @@ export function directoryContract(name: string, network: () => Promise<Directory
       }
     });
 
-    it('player UUIDs are case-insensitive; invalid arguments are typed errors', async () => {
+    it('client UUIDs are case-insensitive; invalid arguments (from untyped callers) are typed errors', async () => {
       const net = await network();
       const p1 = net.proxy('proxy-1');
-      await p1.claim({ playerId: PLAYER.toUpperCase(), sessionId: 's1', backend: { id: 'a' } });
-      expect(await p1.lookup(PLAYER)).toMatchObject({ playerId: PLAYER });
-      await expectCode(p1.claim({ playerId: 'not-a-uuid', sessionId: 's1', backend: { id: 'a' } }), 'ERR_SESSION_INVALID_ARGUMENT');
-      await expectCode(p1.claim({ playerId: PLAYER, sessionId: 'with space', backend: { id: 'a' } }), 'ERR_SESSION_INVALID_ARGUMENT');
-      await expectCode(p1.claim({ playerId: PLAYER, sessionId: 's1', backend: { id: '' } }), 'ERR_SESSION_INVALID_ARGUMENT');
-      await expectCode(p1.update(PLAYER, 's1', { phase: '' }), 'ERR_SESSION_INVALID_ARGUMENT');
-      await expectCode(p1.lookup('x'), 'ERR_SESSION_INVALID_ARGUMENT');
+      await p1.claim({ clientUuid: PLAYER.toUpperCase() as ClientUuid, sessionId: sid('s1'), backend: backend('a') });
+      expect(await p1.lookup(PLAYER)).toMatchObject({ clientUuid: PLAYER });
+      expect(await p1.lookup(PLAYER.toUpperCase() as ClientUuid)).toMatchObject({ clientUuid: PLAYER });
+      await expectCode(p1.claim({ clientUuid: 'not-a-uuid' as ClientUuid, sessionId: sid('s1'), backend: backend('a') }), 'ERR_SESSION_INVALID_ARGUMENT');
+      await expectCode(p1.claim({ clientUuid: PLAYER, sessionId: 'with space' as SessionId, backend: backend('a') }), 'ERR_SESSION_INVALID_ARGUMENT');
+      await expectCode(p1.claim({ clientUuid: PLAYER, sessionId: sid('s1'), backend: { id: '' } as never }), 'ERR_SESSION_INVALID_ARGUMENT');
+      await expectCode(p1.claim({ clientUuid: PLAYER, sessionId: sid('s1'), backend: backend('a'), migrationId: 'm 1' as MigrationId }), 'ERR_SESSION_INVALID_ARGUMENT');
+      await expectCode(p1.update(PLAYER, sid('s1'), { phase: '' as Phase }), 'ERR_SESSION_INVALID_ARGUMENT');
+      await expectCode(p1.update(PLAYER, sid('s1'), { phase: 'Warp' as Phase }), 'ERR_SESSION_INVALID_ARGUMENT');
+      await expectCode(p1.lookup('x' as ClientUuid), 'ERR_SESSION_INVALID_ARGUMENT');
+      expect(await p1.lookup(PLAYER)).toMatchObject({ phase: 'Idle', sessionId: 's1' });
     });
 
     it('an aborted call is a typed error and changes nothing', async () => {
@@ -140,7 +145,7 @@ export function directoryContract(name: string, network: () => Promise<Directory
       const p1 = net.proxy('proxy-1');
       const controller = new AbortController();
       controller.abort();
-      await expectCode(p1.claim({ playerId: PLAYER, sessionId: 's1', backend: { id: 'a' } }, { signal: controller.signal }), 'ERR_SESSION_DIRECTORY_UNAVAILABLE');
+      await expectCode(p1.claim({ clientUuid: PLAYER, sessionId: sid('s1'), backend: backend('a') }, { signal: controller.signal }), 'ERR_SESSION_DIRECTORY_UNAVAILABLE');
       expect(await p1.lookup(PLAYER)).toBeUndefined();
     });
   });

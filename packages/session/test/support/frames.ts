@@ -3,7 +3,7 @@
  * `readFrame`, exactly as a forwarding loop would hand them to a capture tap.
  */
 import {
-  FRAME_HEADER_SIZE,
+  frameFromPayload,
   getGeneration,
   readFrame,
   type Frame,
@@ -11,6 +11,17 @@ import {
   type PacketInputs,
   type PacketName,
 } from '@handoff/protocol';
+import {
+  parseBackendId,
+  parseBackendRef,
+  parseClientUuid,
+  parseMigrationId,
+  parseSessionId,
+  type BackendId,
+  type BackendRef,
+  type MigrationId,
+  type SessionId,
+} from '@handoff/types';
 
 export const G1 = getGeneration('G1');
 export const G2 = getGeneration('G2');
@@ -25,12 +36,7 @@ export function frame<N extends PacketName>(g: Generation, name: N, value: Packe
 export function rawFrame(g: Generation, nameOrId: string | number, payload: Uint8Array): Frame {
   const descriptor = typeof nameOrId === 'number' ? g.registry.byId(nameOrId) : g.registry.byName(nameOrId);
   if (!descriptor) throw new Error(`no packet ${nameOrId} in ${g.id}`);
-  const bytes = new Uint8Array(FRAME_HEADER_SIZE + payload.length);
-  const view = new DataView(bytes.buffer);
-  view.setInt32(0, payload.length, true);
-  view.setInt32(4, descriptor.id, true);
-  bytes.set(payload, FRAME_HEADER_SIZE);
-  return readFrame(g.registry, bytes);
+  return readFrame(g.registry, frameFromPayload(descriptor.id, payload));
 }
 
 // Secrets: every test that checks redaction looks for these exact strings / bytes.
@@ -57,8 +63,18 @@ export const SECRET_MARKERS = [
   Array.from(REFERRAL_DATA.subarray(0, 6)).join(', '),
 ];
 
-export const PLAYER = '3f2b8c1e-0d4a-4c6b-9e7f-1a2b3c4d5e6f';
-export const OTHER_PLAYER = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
+export const PLAYER = parseClientUuid('3f2b8c1e-0d4a-4c6b-9e7f-1a2b3c4d5e6f');
+export const OTHER_PLAYER = parseClientUuid('9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d');
+
+// The shared vocabulary is branded: tests make their ids through the parsers, as a proxy would.
+/** A backend id. */
+export const bid = (id: string): BackendId => parseBackendId(id);
+/** A backend reference `{ id, pool? }`. */
+export const backend = (id: string, pool?: string): BackendRef => parseBackendRef(pool === undefined ? { id } : { id, pool });
+/** A session id. */
+export const sid = (id: string): SessionId => parseSessionId(id);
+/** A migration id. */
+export const mid = (id: string): MigrationId => parseMigrationId(id);
 export const WORLD_A = '0b1e4c2a-7d3f-4e5a-9c8b-1a2b3c4d5e6f';
 
 /** A G2/G3 Connect with every field set (an authenticated client that came by referral). */

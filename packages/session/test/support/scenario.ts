@@ -12,6 +12,7 @@ import {
   SERVER_IDENTITY_TOKEN,
   WORLD_A,
   assets,
+  bid,
   connectV2,
   frame,
   ping,
@@ -22,7 +23,7 @@ export const SKIN = { haircut: 'Haircut.Short', eyes: 'Eyes.Blue', cape: null };
 
 /** Taps a full session on backend `lobby-1`; returns nothing, the record holds the result. */
 export function playSession(tap: CaptureTap, g: Generation = G3): void {
-  const from = 'lobby-1';
+  const from = bid('lobby-1');
   const required = assets(0, 50);
   tap.clientToServer(connectV2(g));
   tap.serverToClient(frame(g, 'AuthGrant', { authorizationGrant: AUTH_GRANT, serverIdentityToken: SERVER_IDENTITY_TOKEN }), from);
