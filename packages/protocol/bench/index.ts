@@ -5,6 +5,8 @@
  *   the same bytes (same run, same chunking);
  * - decode/encode of Connect and JoinWorld, generic schema codec beside a hand-written
  *   codec of the same packet (`hand-written.ts`);
+ * - a fixed-field reader (`generation.fixedFields`) beside the full decode of the same packet
+ *   (a Pong's id and type, what a capture tap reads of every Pong);
  * - zstd decompression of a 1 MiB WorldSettings.
  */
 import { emit, log, opsPerSecond, stats } from '../../../scripts/bench-kit.js';
@@ -135,6 +137,23 @@ const codecs = {
   joinWorldEncode: pair('JoinWorld encode', () => joinWorld.encode(joinValue), () => encodeJoinWorld(joinValue), 100000),
 };
 
+// ---------------------------------------------------------------- fixed-field reader
+const pongCodec = g3.packet('Pong');
+const pongPayload = pongCodec.encode({ id: -123456, time: { seconds: 1n, nanos: 2 }, type: 'Tick', packetQueueSize: 3 });
+const pongReader = g3.fixedFields('Pong', ['id', 'type']);
+const fixedRead = (() => {
+  const r = [] as number[];
+  const d = [] as number[];
+  for (let i = 0; i < 5; i++) {
+    r.push(opsPerSecond(() => pongReader.read(pongPayload), 200000, 3).opsPerSecond);
+    d.push(opsPerSecond(() => pongCodec.decode(pongPayload), 200000, 3).opsPerSecond);
+  }
+  const rm = stats(r).median;
+  const dm = stats(d).median;
+  return { readerOpsPerSecond: Math.round(rm), decodeOpsPerSecond: Math.round(dm), speedup: Number((rm / dm).toFixed(2)) };
+})();
+log(`Pong id+type: fixed-field reader ${fixedRead.readerOpsPerSecond} ops/s, full decode ${fixedRead.decodeOpsPerSecond} ops/s → the reader is ${fixedRead.speedup}x faster`);
+
 // ---------------------------------------------------------------- zstd
 const assets = [] as { hash: string; name: string }[];
 let worldSettingsSize = 0;
@@ -159,4 +178,4 @@ const zstd = {
 };
 log(`zstd: 1 MiB WorldSettings (${zstd.compressedBytes} bytes compressed) decompresses in ${zstd.decompressMedianMs} ms (${zstd.decompressMiBps} MiB/s); with decoding ${assets.length} assets: ${zstd.decompressAndDecodeMedianMs} ms`);
 
-emit({ splitter, codecs, zstd });
+emit({ splitter, codecs, fixedRead, zstd });

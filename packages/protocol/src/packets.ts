@@ -1,5 +1,5 @@
 /**
- * Packet and struct layouts, declared once as data (docs/protocol.md, "Struct layout" and "Packets").
+ * Packet and struct layouts, declared once as data (docs/protocol.md, "Struct layout" and "Modelled packets").
  *
  * Field names are the server's. Each packet is a struct; decode, encode, size, the
  * JSON mapping and the worst-case size all follow from these declarations. Layouts

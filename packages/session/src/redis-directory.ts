@@ -4,7 +4,7 @@
  * One hash per player, `<prefix>player:<clientUuid>`, with the fields `proxy`, `session`, `backend`,
  * `pool`, `phase`, `migration`, `claimedAt`, `updatedAt` and `expiresAt` (the stored names: short,
  * and unchanged since the first release so directories of older proxies stay readable; each maps to
- * a `DirectoryEntry` field, see docs/session.md, "Redis directory"). Every claim, heartbeat and update
+ * a `DirectoryEntry` field, see docs/session.md, "Stores"). Every claim, heartbeat and update
  * sets `expiresAt = now + ttlMs` and hands that same instant to `PEXPIREAT`: the entry's expiry is one
  * stored fact, so every read of one write reports the same `expiresAt` (never re-derived from `PTTL`). Each operation is one Lua script on that one key (atomic, and cluster-safe:
  * a script never touches a second key): the ownership check and the write cannot interleave with
