@@ -97,7 +97,7 @@ export function isProtocolError(value: unknown, code?: ProtocolErrorCode): value
 
 /** Adds a path segment to a protocol error on its way out of a nested decoder/encoder. */
 export function withPath(error: unknown, segment: string): unknown {
-  if (error instanceof ProtocolError) error.path.unshift(segment);
+  if (isProtocolError(error)) error.path.unshift(segment);
   return error;
 }
 

@@ -7,7 +7,7 @@
 import generationsJson from '../data/generations.json';
 import registriesJson from '../data/registries.json';
 import type { Channel, PacketDescriptor } from './descriptor.js';
-import { ProtocolError, withPath } from './errors.js';
+import { ProtocolError, isProtocolError, withPath } from './errors.js';
 import { createFixedFieldReader, framePayload, type FieldName, type FixedFieldReader } from './fixed-fields.js';
 import { FRAME_HEADER_SIZE, frameFromPayload, type Frame } from './frame.js';
 import { type LayoutName, type PacketInputs, type PacketName, type PacketValues, layouts } from './packets.js';
@@ -170,7 +170,7 @@ function payloadOf(frame: Frame | Uint8Array, descriptor: PacketDescriptor): Uin
 function makePacketCodec<N extends PacketName>(descriptor: PacketDescriptor, layout: StructCodec<Record<string, never>>): PacketCodec<N> {
   const name = descriptor.name as N;
   const tag = (error: unknown): unknown => {
-    if (error instanceof ProtocolError && error.packet === undefined) error.packet = name;
+    if (isProtocolError(error) && error.packet === undefined) error.packet = name;
     return error;
   };
   const decode = (payload: Uint8Array): PacketValues[N] => {

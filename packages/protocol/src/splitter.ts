@@ -10,7 +10,7 @@
  */
 import type { FrameLike } from '@handoff/types';
 import type { Channel, PacketDescriptor } from './descriptor.js';
-import { ProtocolError } from './errors.js';
+import { ProtocolError, isProtocolError } from './errors.js';
 import { FRAME_HEADER_SIZE, MAX_PACKET_SIZE, type Frame } from './frame.js';
 import { Registry } from './registry.js';
 
@@ -156,7 +156,7 @@ export class FrameSplitter {
     try {
       this.#split(chunk, out);
     } catch (error) {
-      if (error instanceof ProtocolError) {
+      if (isProtocolError(error)) {
         this.#error = error;
         this.#parts = [];
       }

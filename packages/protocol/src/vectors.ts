@@ -3,7 +3,7 @@
  * that `handoff vectors` runs and the test suite runs on every vector file.
  */
 import { fromHex, toHex } from './bytes.js';
-import { ProtocolError } from './errors.js';
+import { isProtocolError } from './errors.js';
 import { decodeFrame, frameToJson } from './frames.js';
 import { getGeneration } from './generation.js';
 import type { Json } from './schema/index.js';
@@ -70,7 +70,7 @@ export function jsonMatches(actual: unknown, expected: unknown, path = '$'): str
 }
 
 function describe(error: unknown): string {
-  if (error instanceof ProtocolError) return `${error.code}${error.location ? ` at ${error.location}` : ''}: ${error.message}`;
+  if (isProtocolError(error)) return `${error.code}${error.location ? ` at ${error.location}` : ''}: ${error.message}`;
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
@@ -83,7 +83,7 @@ function checkPacket(v: PacketVector): string | undefined {
       try {
         decodeFrame(generation, frame);
       } catch (error) {
-        if (error instanceof ProtocolError) continue;
+        if (isProtocolError(error)) continue;
         return `${id}: rejected with an untyped error: ${describe(error)}`;
       }
       return `${id}: decoded, but the vector expects a rejection`;
@@ -136,7 +136,7 @@ function checkVarInt(v: VarIntVector): string | undefined {
     try {
       decodeVarInt(bytes);
     } catch (error) {
-      return error instanceof ProtocolError ? undefined : `rejected with an untyped error: ${describe(error)}`;
+      return isProtocolError(error) ? undefined : `rejected with an untyped error: ${describe(error)}`;
     }
     return 'decoded, but the vector expects a rejection';
   }

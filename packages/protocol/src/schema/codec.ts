@@ -4,7 +4,7 @@
  * union) are built from these, so a packet is declared once as data.
  */
 import { asBuffer } from '../bytes.js';
-import { ProtocolError, truncated } from '../errors.js';
+import { ProtocolError, isProtocolError, truncated } from '../errors.js';
 import { MAX_PACKET_SIZE } from '../frame.js';
 
 /** Where a decoder reads: a view of the payload and a cursor. */
@@ -149,7 +149,7 @@ export function check<I>(codec: Codec<unknown, I>, value: I): ProtocolError | un
     codec.size(value);
     return undefined;
   } catch (error) {
-    if (error instanceof ProtocolError) return error;
+    if (isProtocolError(error)) return error;
     throw error;
   }
 }

@@ -6,7 +6,7 @@
  * layout alone: field names enter it only as JSON string literals.
  */
 import { isUuid, uuidFromBytes, uuidToBytes } from '../bytes.js';
-import { ProtocolError, invalidValue, truncated, withPath } from '../errors.js';
+import { ProtocolError, invalidValue, isProtocolError, truncated, withPath } from '../errors.js';
 import { floatToHalf, halfToFloat } from '../half.js';
 import { ReadContext, type AnyCodec, type WriteContext } from './codec.js';
 
@@ -288,7 +288,7 @@ export function compileFixedReader(plan: FixedReaderPlan): (bytes: Uint8Array, s
     short: (available: number) =>
       new ProtocolError('ERR_PROTOCOL_TRUNCATED', `${name} needs ${need} byte(s), ${available} available`, { packet: name }),
     tag: (error: unknown, field: string) => {
-      if (error instanceof ProtocolError && error.packet === undefined) error.packet = name;
+      if (isProtocolError(error) && error.packet === undefined) error.packet = name;
       return withPath(error, field);
     },
     badEnum: (i: number, b: number) => {
