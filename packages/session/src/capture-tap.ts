@@ -22,7 +22,7 @@ import {
   type Generation,
   type PacketName,
 } from '@handoff/protocol';
-import { isHandoffError, parseClientUuid, type BackendId, type BackendRef, type Logger } from '@handoff/types';
+import { isHandoffError, parseClientUuid, type BackendId, type BackendRef, type ClientUuid, type Logger } from '@handoff/types';
 import { internAssetSet, payloadDigest } from './client-assets.js';
 import { SessionError, type SessionErrorCode } from './errors.js';
 import type { PongRoute } from './ping-ledger.js';
@@ -342,12 +342,13 @@ export class CaptureTap {
         case K.AddToServerPlayerList: {
           const value = generation.packet('AddToServerPlayerList').decodeFrame(frame);
           let full = false;
-          for (const p of value.players ?? []) if (!record.playerList.add(p.uuid)) full = true;
+          // the codec decodes a UUID to its canonical lowercase text: a ClientUuid by construction
+          for (const p of value.players ?? []) if (!record.playerList.add(p.uuid as ClientUuid)) full = true;
           return full ? this.#limit('player-list', frame) : undefined;
         }
         case K.RemoveFromServerPlayerList: {
           const value = generation.packet('RemoveFromServerPlayerList').decodeFrame(frame);
-          for (const uuid of value.players ?? []) record.playerList.delete(uuid);
+          for (const uuid of value.players ?? []) record.playerList.delete(uuid as ClientUuid);
           return undefined;
         }
         case K.JoinWorld:

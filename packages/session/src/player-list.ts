@@ -7,6 +7,7 @@
  * hold thousands of players for each of thousands of sessions. UUIDs are interned (one shared string
  * per player across sessions).
  */
+import type { ClientUuid } from '@handoff/types';
 import { intern } from './intern.js';
 
 /** Default bound of player-list entries per session. */
@@ -15,7 +16,7 @@ export const DEFAULT_MAX_PLAYER_LIST_ENTRIES = 10_000;
 /** A bounded set of the player UUIDs on the client's server player list, in the order they were added. */
 export class PlayerList {
   readonly limit: number;
-  #uuids: Set<string> | undefined;
+  #uuids: Set<ClientUuid> | undefined;
   #overflowed = false;
 
   constructor(limit = DEFAULT_MAX_PLAYER_LIST_ENTRIES) {
@@ -31,22 +32,22 @@ export class PlayerList {
     return this.#overflowed;
   }
 
-  has(uuid: string): boolean {
+  has(uuid: ClientUuid): boolean {
     return this.#uuids?.has(uuid) ?? false;
   }
 
   /** Adds a UUID. Returns `false` (and marks the list incomplete) when the list is full. */
-  add(uuid: string): boolean {
+  add(uuid: ClientUuid): boolean {
     if (this.#uuids?.has(uuid) === true) return true;
     if (this.size >= this.limit) {
       this.#overflowed = true;
       return false;
     }
-    (this.#uuids ??= new Set()).add(intern(uuid));
+    (this.#uuids ??= new Set()).add(intern(uuid) as ClientUuid);
     return true;
   }
 
-  delete(uuid: string): boolean {
+  delete(uuid: ClientUuid): boolean {
     return this.#uuids?.delete(uuid) ?? false;
   }
 
@@ -56,12 +57,13 @@ export class PlayerList {
     this.#overflowed = false;
   }
 
-  uuids(): string[] {
+  /** The UUIDs, in the order they were added. */
+  uuids(): ClientUuid[] {
     return this.#uuids === undefined ? [] : [...this.#uuids];
   }
 
-  [Symbol.iterator](): IterableIterator<string> {
-    return (this.#uuids ?? new Set<string>()).values();
+  [Symbol.iterator](): IterableIterator<ClientUuid> {
+    return (this.#uuids ?? new Set<ClientUuid>()).values();
   }
 
   toJSON(): { entries: number; overflowed: boolean } {

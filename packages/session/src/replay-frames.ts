@@ -5,6 +5,7 @@
  * record's generation; none of them carries a secret.
  */
 import { FRAME_HEADER_SIZE, frameFromPayload, getGeneration, type Generation } from '@handoff/protocol';
+import type { ClientUuid } from '@handoff/types';
 import type { AssetRef } from './client-assets.js';
 import type { ChunkColumn } from './chunk-columns.js';
 import { SessionError } from './errors.js';
@@ -24,8 +25,8 @@ export interface CleanupFrames {
   readonly removePlayers: Uint8Array | undefined;
   /** The columns unloaded, in the order of `unloadChunks`. */
   readonly columns: readonly ChunkColumn[];
-  /** The UUIDs removed (as the server's player list carries them). */
-  readonly players: readonly string[];
+  /** The UUIDs removed. */
+  readonly players: readonly ClientUuid[];
   /** False when a collection overflowed: the client may keep chunks or entries the record did not track. */
   readonly complete: boolean;
 }

@@ -1,5 +1,6 @@
 /** The bounded collections of a record, against plain reference models. */
 import fc from 'fast-check';
+import { parseClientUuid, type ClientUuid } from '@handoff/types';
 import { describe, expect, it } from 'vitest';
 import { ChunkColumns, PlayerList } from '@handoff/session/internals';
 import { OTHER_PLAYER, PLAYER } from './support/frames.js';
@@ -51,13 +52,13 @@ describe('PlayerList', () => {
     const a = new PlayerList(2);
     const b = new PlayerList();
     // two distinct string objects with the same value, as two decodes produce
-    const first = [PLAYER.slice(0, 18), PLAYER.slice(18)].join('');
-    const second = [PLAYER.slice(0, 9), PLAYER.slice(9)].join('');
+    const first = [PLAYER.slice(0, 18), PLAYER.slice(18)].join('') as ClientUuid;
+    const second = [PLAYER.slice(0, 9), PLAYER.slice(9)].join('') as ClientUuid;
     expect(a.add(first)).toBe(true);
     expect(b.add(second)).toBe(true);
     expect(a.uuids()[0]).toBe(PLAYER);
     expect(a.add(OTHER_PLAYER)).toBe(true);
-    expect(a.add('00000000-0000-4000-8000-000000000000')).toBe(false);
+    expect(a.add(parseClientUuid('00000000-0000-4000-8000-000000000000'))).toBe(false);
     expect(a.overflowed).toBe(true);
     expect(a.uuids()).toEqual([PLAYER, OTHER_PLAYER]);
     expect(a.delete(PLAYER)).toBe(true);
