@@ -53,7 +53,7 @@ export class StreamGate {
    * Otherwise a promise: `true` once resumed (rollback), `false` once closed (the frame is dropped).
    */
   enter(): boolean | Promise<boolean> {
-    if (this.#writing || this.#waiter) throw new MigrationError('ERR_GATE_MISUSE', `gate "${this.name}": enter() twice`);
+    if (this.#writing || this.#waiter) throw new MigrationError('ERR_MIGRATION_GATE_MISUSE', `gate "${this.name}": enter() twice`);
     switch (this.#state) {
       case 'open':
         this.#writing = true;
@@ -72,7 +72,7 @@ export class StreamGate {
 
   /** Call after the frame entered with `enter()` was completely written (or failed). */
   exit(): void {
-    if (!this.#writing) throw new MigrationError('ERR_GATE_MISUSE', `gate "${this.name}": exit() without enter()`);
+    if (!this.#writing) throw new MigrationError('ERR_MIGRATION_GATE_MISUSE', `gate "${this.name}": exit() without enter()`);
     this.#writing = false;
     if (this.#state === 'stopping') this.#becomeStopped();
   }
@@ -85,7 +85,7 @@ export class StreamGate {
     this.#notifyStopped();
   }
 
-  /** @internal Stop at the next frame boundary; resolves once there. */
+  /** Stop at the next frame boundary (the barrier's `stop()` calls it); resolves once there. */
   requestStop(): Promise<void> {
     if (this.#state === 'open') this.#state = this.#writing ? 'stopping' : 'stopped';
     if (this.#state === 'stopping') return new Promise((resolve) => this.#stopWaiters.push(resolve));
@@ -93,7 +93,7 @@ export class StreamGate {
     return Promise.resolve();
   }
 
-  /** @internal Rollback: let frames pass again; a held frame is written. */
+  /** Rollback (the barrier's `resume()`): let frames pass again; a held frame is written. */
   resume(): void {
     if (this.#state !== 'stopping' && this.#state !== 'stopped') return;
     this.#state = 'open';
@@ -106,7 +106,7 @@ export class StreamGate {
     }
   }
 
-  /** @internal The cut (or the session failed over): no A frame passes any more. */
+  /** The cut or a fail-over (the barrier's `cut()` / `close()`): no A frame passes any more. */
   close(): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
@@ -189,8 +189,8 @@ export class CutoverBarrier {
   /** Freeze: stop every gate at a frame boundary; resolves when all are at rest. */
   async stop(options: BarrierWaitOptions = {}): Promise<void> {
     if (this.#state === 'cut') return;
-    if (this.#state === 'closed') throw new MigrationError('ERR_BARRIER_CLOSED');
-    options.signal?.throwIfAborted();
+    if (this.#state === 'closed') throw new MigrationError('ERR_MIGRATION_BARRIER_CLOSED');
+    if (options.signal?.aborted) throw aborted(options.signal);
     this.#state = 'stopping';
     const abort = abortPromise(options.signal);
     try {
@@ -206,13 +206,13 @@ export class CutoverBarrier {
     }
     const state = this.#state as BarrierState;
     if (state === 'stopping') this.#state = 'stopped';
-    else if (state === 'open') throw new MigrationError('ERR_BARRIER_ABORTED', 'barrier resumed while stopping');
-    else if (state === 'closed') throw new MigrationError('ERR_BARRIER_CLOSED');
+    else if (state === 'open') throw new MigrationError('ERR_MIGRATION_BARRIER_ABORTED', 'barrier resumed while stopping');
+    else if (state === 'closed') throw new MigrationError('ERR_MIGRATION_BARRIER_CLOSED');
   }
 
   /** Rollback before the cut: every gate opens again and held A frames are written. */
   resume(): void {
-    if (this.#state === 'cut') throw new MigrationError('ERR_BARRIER_CUT');
+    if (this.#state === 'cut') throw new MigrationError('ERR_MIGRATION_BARRIER_CUT');
     if (this.#state === 'closed') return;
     this.#state = 'open';
     for (const gate of this.#gates) gate.resume();
@@ -221,10 +221,10 @@ export class CutoverBarrier {
   /** Cutover: every gate must be at rest; closes them (A's remaining frames are dropped) and releases B. */
   cut(): void {
     if (this.#state === 'cut') return;
-    if (this.#state === 'closed') throw new MigrationError('ERR_BARRIER_CLOSED');
+    if (this.#state === 'closed') throw new MigrationError('ERR_MIGRATION_BARRIER_CLOSED');
     const notStopped = [...this.#gates].filter((g) => !g.atRest).map((g) => g.name);
     if (notStopped.length > 0) {
-      throw new MigrationError('ERR_BARRIER_NOT_STOPPED', `A streams not at a frame boundary: ${notStopped.join(', ')}`);
+      throw new MigrationError('ERR_MIGRATION_BARRIER_NOT_STOPPED', `A streams not at a frame boundary: ${notStopped.join(', ')}`);
     }
     this.#state = 'cut';
     for (const gate of this.#gates) gate.close();
@@ -240,14 +240,14 @@ export class CutoverBarrier {
     for (const gate of this.#gates) gate.close();
     const waiters = this.#cutWaiters;
     this.#cutWaiters = [];
-    for (const w of waiters) w.reject(new MigrationError('ERR_BARRIER_CLOSED'));
+    for (const w of waiters) w.reject(new MigrationError('ERR_MIGRATION_BARRIER_CLOSED'));
   }
 
   /** B writers await this before writing their first frame on any client stream. */
   whenCut(options: BarrierWaitOptions = {}): Promise<void> {
     if (this.#state === 'cut') return Promise.resolve();
-    if (this.#state === 'closed') return Promise.reject(new MigrationError('ERR_BARRIER_CLOSED'));
-    if (options.signal?.aborted) return Promise.reject(new MigrationError('ERR_BARRIER_ABORTED'));
+    if (this.#state === 'closed') return Promise.reject(new MigrationError('ERR_MIGRATION_BARRIER_CLOSED'));
+    if (options.signal?.aborted) return Promise.reject(aborted(options.signal));
     return new Promise((resolve, reject) => {
       const entry = {
         resolve: () => {
@@ -261,7 +261,7 @@ export class CutoverBarrier {
       };
       const onAbort = () => {
         this.#cutWaiters = this.#cutWaiters.filter((w) => w !== entry);
-        reject(new MigrationError('ERR_BARRIER_ABORTED'));
+        reject(aborted(options.signal!));
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });
       this.#cutWaiters.push(entry);
@@ -291,11 +291,16 @@ export async function forwardThroughGate<F>(
   return 'ended';
 }
 
+/** The error of a wait the signal aborted; the signal's reason is its cause. */
+function aborted(signal: AbortSignal): MigrationError {
+  return new MigrationError('ERR_MIGRATION_BARRIER_ABORTED', undefined, { cause: signal.reason });
+}
+
 function abortPromise(signal: AbortSignal | undefined): { promise: Promise<never>; dispose(): void } {
   if (!signal) return { promise: new Promise<never>(() => {}), dispose() {} };
   let onAbort!: () => void;
   const promise = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new MigrationError('ERR_BARRIER_ABORTED'));
+    onAbort = () => reject(aborted(signal));
     signal.addEventListener('abort', onAbort, { once: true });
   });
   promise.catch(() => {});

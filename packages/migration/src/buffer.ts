@@ -1,9 +1,9 @@
 import { BufferBudget, checkLimits, defaultBufferLimits, sharedBufferBudget, type BufferLimits } from './budget.js';
 import { type DrainPolicy, dropRules } from './drain-policy.js';
+import { copyFrame } from '@handoff/protocol';
+import type { FrameLike, Logger, MigrationEnds } from '@handoff/types';
 import { MigrationError } from './errors.js';
-import { copyFrameBytes, type FrameLike } from './frame-like.js';
-import type { Logger } from './logger.js';
-import type { BackendRef, OverflowDimension, OverflowScope } from './types.js';
+import type { OverflowDimension, OverflowScope } from './types.js';
 
 /**
  * - `idle`: not frozen yet; offers are answered "forward to source".
@@ -63,7 +63,7 @@ export interface MigrationBufferInit<F extends FrameLike = FrameLike> {
   readonly limits?: Partial<BufferLimits>;
   /** The budget shared with every other migration (default `sharedBufferBudget`). */
   readonly budget?: BufferBudget;
-  /** Copy each accepted frame's bytes (default true: frames are views into the arrival buffer). */
+  /** Copy each accepted frame (`copyFrame` of `@handoff/protocol`; default true: frames are views into the arrival buffer). */
   readonly copy?: boolean;
   /** Called once, synchronously, when a bound is hit in `collecting`. */
   readonly onOverflow?: (info: OverflowInfo) => void;
@@ -74,10 +74,10 @@ export interface MigrationBufferInit<F extends FrameLike = FrameLike> {
 
 export interface DrainOptions {
   readonly signal?: AbortSignal;
-  /** Passed to the drain policy (`DrainContext.source` / `target`). */
-  readonly source?: BackendRef;
-  readonly target?: BackendRef;
 }
+
+/** Options of `drainToTarget`: the migration's two ends, passed to the drain policy (`DrainContext`). */
+export interface DrainToTargetOptions extends DrainOptions, MigrationEnds {}
 
 interface Entry<F> {
   readonly seq: number;
@@ -134,7 +134,7 @@ export class MigrationBuffer<F extends FrameLike = FrameLike> {
 
   /** Start buffering (Freeze). */
   open(): void {
-    if (this.#state !== 'idle') throw new MigrationError('ERR_BUFFER_STATE', `open() in state ${this.#state}`);
+    if (this.#state !== 'idle') throw new MigrationError('ERR_MIGRATION_BUFFER_STATE', `open() in state ${this.#state}`);
     this.#state = 'collecting';
   }
 
@@ -165,7 +165,7 @@ export class MigrationBuffer<F extends FrameLike = FrameLike> {
           }
           return this.#hold();
         }
-        this.#queue.push({ seq: this.#seq++, frame: this.#copy ? copyFrameBytes(frame) : frame, size });
+        this.#queue.push({ seq: this.#seq++, frame: this.#copy ? copyFrame(frame) : frame, size });
         this.#pending++;
         this.#pendingBytes += size;
         this.#acceptedBytes += size;
@@ -176,12 +176,12 @@ export class MigrationBuffer<F extends FrameLike = FrameLike> {
 
   /** Rollback: deliver every buffered packet to A, in order. */
   drainToSource(write: Write<F>, options: DrainOptions = {}): Promise<void> {
-    return this.#drain('source', undefined, write, options);
+    return this.#drain('source', undefined, write, options, undefined);
   }
 
   /** After the cut: deliver to B what the policy keeps, in order; drop the rest by named rule. */
-  drainToTarget(policy: DrainPolicy<F>, write: Write<F>, options: DrainOptions = {}): Promise<void> {
-    return this.#drain('target', policy, write, options);
+  drainToTarget(policy: DrainPolicy<F>, write: Write<F>, options: DrainToTargetOptions): Promise<void> {
+    return this.#drain('target', policy, write, options, options);
   }
 
   /** The session ends: drop whatever is still queued under `rule`; later offers are answered `drop`. */
@@ -208,9 +208,15 @@ export class MigrationBuffer<F extends FrameLike = FrameLike> {
     };
   }
 
-  async #drain(to: Destination, policy: DrainPolicy<F> | undefined, write: Write<F>, options: DrainOptions): Promise<void> {
+  async #drain(
+    to: Destination,
+    policy: DrainPolicy<F> | undefined,
+    write: Write<F>,
+    options: DrainOptions,
+    ends: MigrationEnds | undefined,
+  ): Promise<void> {
     if (this.#state !== 'collecting' && this.#state !== 'overflowed') {
-      throw new MigrationError('ERR_BUFFER_STATE', `drain in state ${this.#state}`);
+      throw new MigrationError('ERR_MIGRATION_BUFFER_STATE', `drain in state ${this.#state}`);
     }
     this.#state = 'draining';
     let afterClientReady = false;
@@ -218,7 +224,7 @@ export class MigrationBuffer<F extends FrameLike = FrameLike> {
       options.signal?.throwIfAborted();
       const entry = this.#shift();
       if (policy) {
-        const decision = policy.decide(entry.frame, { afterClientReady, source: options.source, target: options.target });
+        const decision = policy.decide(entry.frame, { afterClientReady, source: ends!.source, target: ends!.target });
         if (decision.action === 'drop') {
           this.#settle(entry, 'dropped', decision.rule);
           continue;
@@ -233,7 +239,7 @@ export class MigrationBuffer<F extends FrameLike = FrameLike> {
       }
       this.#settle(entry, to, undefined);
       if (this.#state !== 'draining') {
-        throw new MigrationError('ERR_BUFFER_STATE', `buffer ${this.#state} while draining`);
+        throw new MigrationError('ERR_MIGRATION_BUFFER_STATE', `buffer ${this.#state} while draining`);
       }
     }
     this.#state = 'settled';

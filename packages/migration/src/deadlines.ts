@@ -14,11 +14,11 @@ export interface Deadlines {
   readonly cutover: number;
   readonly resume: number;
   readonly cleanup: number;
-  /** Closing B (rollback before Freeze) or draining the buffer back to A (rollback from Freeze). */
+  /** Closing B (rollback before Freeze), or draining the buffer back to A, resuming A and closing B (rollback from Freeze). */
   readonly rollback: number;
   /** The awaited failure hook. */
   readonly failureHook: number;
-  /** Sending the referral or the Disconnect. */
+  /** Failing over (dropping the buffer, closing the barrier), then sending the referral or the Disconnect: each bounded by it. */
   readonly fallback: number;
   /** The whole migration, from entering Prepare to leaving Resume. */
   readonly migration: number;
@@ -27,9 +27,11 @@ export interface Deadlines {
 export type DeadlineName = keyof Deadlines;
 
 /**
- * B's ClientReady window (REFERENCE.md §5.2 step 9, §5.4): B arms a 30 s timer when it sends
- * JoinWorld, which the setup driver receives at the end of Sync. Freeze, Cutover and Resume (which
- * ends when the client's ClientReady reached B) must fit in it, with a safety margin.
+ * B's ClientReady window: B arms a 30 s timer when it sends JoinWorld, which the `sync` step
+ * receives at the end of Sync, and disconnects the player if the client's ClientReady has not
+ * arrived when it expires (docs/migration.md, "Protocol facts this package relies on"). Freeze,
+ * Cutover and Resume (which ends when the client's ClientReady reached B) must fit in it, with a
+ * safety margin.
  */
 export const CLIENT_READY_WINDOW_MS = 30_000;
 /** Kept free inside the ClientReady window for transport latency and B's own processing. */
@@ -57,38 +59,38 @@ export const deadlineDocs: Readonly<Record<DeadlineName, { bounds: string; onExp
     onExpiry: 'the request is refused (`denied`, reason "beforeMigrate hook timed out"); nothing was opened',
   },
   prepare: {
-    bounds: 'opening B and sending `Connect` with the ticket',
+    bounds: 'the `prepare` step: opening B and sending `Connect` with the ticket',
     onExpiry: 'rollback: close B, stay on A',
   },
-  auth: { bounds: "B's `ConnectAccept` (and the password exchange)", onExpiry: 'rollback: close B, stay on A' },
+  auth: { bounds: "the `auth` step: B's `ConnectAccept` (and the password exchange)", onExpiry: 'rollback: close B, stay on A' },
   sync: {
-    bounds: "playing the client to B until B's `JoinWorld`",
+    bounds: "the `sync` step: playing the client to B until B's `JoinWorld`",
     onExpiry: 'rollback: close B, stay on A',
   },
   freeze: {
-    bounds: 'stopping client→A forwarding and every A stream at a frame boundary',
+    bounds: 'the whole Freeze phase: `openBuffer` (client→A forwarding stops), the `freeze` step, `stopSource` (every A stream stops at a frame boundary)',
     onExpiry: 'rollback: drain the buffer to A, resume A, close B',
   },
   cutover: {
-    bounds: "the client's cleanup packets and B's rewritten `JoinWorld`",
+    bounds: "the whole Cutover phase: `cutBarrier`, then the `cutover` step (the client's cleanup packets and B's rewritten `JoinWorld`)",
     onExpiry: 'failure hook, then referral (default) or Disconnect',
   },
   resume: {
-    bounds: "draining the buffer to B until the client's `ClientReady` reached B",
+    bounds: "the whole Resume phase: `drainToTarget` (the buffer to B by the drain policy), then the `resume` step (until the client's `ClientReady` reached B)",
     onExpiry: 'failure hook, then referral (default) or Disconnect',
   },
   cleanup: {
-    bounds: 'the safe window and closing A',
+    bounds: 'the `cleanup` step: the safe window and closing A',
     onExpiry: 'the migration still counts as migrated (`cleanup: "deadline"`); the step is aborted and must close A at once',
   },
   rollback: {
-    bounds: 'closing B, or draining the buffer back to A',
-    onExpiry: 'closing B: rolled back anyway; draining to A: failure hook, then referral or Disconnect',
+    bounds: '`Failed.closingTarget` (`closeTarget`), or all of `Failed.restoringSource` (`drainToSource`, `resumeSource`, `closeTarget`)',
+    onExpiry: 'closing B: rolled back anyway; restoring A: failure hook, then referral or Disconnect',
   },
   failureHook: { bounds: 'the awaited failure hook', onExpiry: 'referral' },
   fallback: {
-    bounds: 'sending the referral, or the Disconnect',
-    onExpiry: 'referral: Disconnect instead; Disconnect: the session is closed anyway',
+    bounds: 'each of `failOver` (drop the buffer, close the barrier), `sendReferral` and `sendDisconnect`',
+    onExpiry: 'failing over: on to the referral or Disconnect; referral: Disconnect instead; Disconnect: the session is closed anyway',
   },
   migration: {
     bounds: 'the whole migration, Prepare to the end of Resume',

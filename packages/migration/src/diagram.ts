@@ -5,7 +5,7 @@ function idOf(node: AnyStateNode): string {
   return node.path.length === 0 ? 'root' : node.path.join('_');
 }
 
-/** A short label for an event type: `done connectBackend`, `error freeze`, `after prepare`. */
+/** A short label for an event type: `done prepare`, `error stopSource`, `after freeze`. */
 export function eventLabel(eventType: string): string {
   const done = /^xstate\.done\.actor\.(.+)$/.exec(eventType);
   if (done) return `done ${done[1]}`;
@@ -20,7 +20,8 @@ function guardLabel(guard: unknown): string {
   if (typeof guard === 'string') return guard;
   if (guard && typeof guard === 'object' && 'type' in guard) {
     const g = guard as { type: string; params?: unknown };
-    if (g.type === 'decisionIs' && g.params && typeof g.params === 'object' && 'action' in g.params) {
+    // decisionIs / fallbackIs: the decision is the label.
+    if (g.params && typeof g.params === 'object' && 'action' in g.params) {
       return `${String((g.params as { action: string }).action)}`;
     }
     return g.type;

@@ -1,18 +1,15 @@
-import type { FrameLike } from './frame-like.js';
-import type { BackendRef } from './types.js';
+import type { FrameLike, MigrationEnds, SourcePongTest } from '@handoff/types';
 
 /** Where a buffered packet goes when the buffer drains to B. */
 export type DrainDecision = { readonly action: 'keep' } | { readonly action: 'drop'; readonly rule: string };
 
-export interface DrainContext {
+/** What the policy knows besides the packet: the migration's two ends, and where the drain is. */
+export interface DrainContext extends MigrationEnds {
   /**
    * True once the drain passed the client's `ClientReady`: the client sent the packets after it in
    * B's world, so none of them can refer to A's entities, windows or pings.
    */
   readonly afterClientReady: boolean;
-  /** The migration's A and B, when the drain knows them (the migrator always passes them). */
-  readonly source?: BackendRef;
-  readonly target?: BackendRef;
 }
 
 /** A per-packet override: a fixed action, or a function (return `undefined` to fall through to the defaults). */
@@ -23,12 +20,13 @@ export type DrainOverride<F extends FrameLike = FrameLike> =
 
 export interface DrainPolicyInit<F extends FrameLike = FrameLike> {
   /**
-   * True when this Pong answers a Ping that A sent, from the session's ping ledger:
-   * `(frame, ctx) => ledger.isSourcePong(frame, ctx.source!.id)`. Without it,
-   * Pongs before the client's ClientReady are taken to answer A (B pings only once the player is
-   * in its world, which needs that ClientReady) and Pongs after it to answer B.
+   * True when a buffered Pong must not reach B because it answers a Ping of A (the migration's
+   * `source`): pass the session's ping ledger, `record.pings.isSourcePong` (`@handoff/session`).
+   * It is asked only for packets named `Pong`, with the migration's `{ source, target }`. Without
+   * it, Pongs before the client's ClientReady are taken to answer A (B pings only once the player
+   * is in its world, which needs that ClientReady) and Pongs after it to answer B.
    */
-  readonly isSourcePong?: (frame: F, context: DrainContext) => boolean;
+  readonly isSourcePong?: SourcePongTest<F>;
   /** Packet names that refer to A's entity, window, interaction or teleport ids; replaces `DEFAULT_SOURCE_BOUND`. */
   readonly sourceBound?: Iterable<string>;
   /** Overrides by packet name; checked after `byId`, before the defaults. */
@@ -70,7 +68,8 @@ export const dropRuleDocs: Readonly<Record<string, string>> = {
 
 /**
  * Client→server packets (G3 registry names) that carry A's entity, window, interaction or
- * teleport ids, or positions in A's world. Sent before the client's ClientReady they are dropped.
+ * teleport ids, or positions in A's world. Sent before the client's ClientReady they are dropped
+ * (why: docs/migration.md, "Protocol facts this package relies on", facts 2 and 3).
  */
 export const DEFAULT_SOURCE_BOUND: readonly string[] = Object.freeze([
   'ClientMovement', // position in A's world, teleport acknowledgements
@@ -108,8 +107,9 @@ function normalise(
 
 /**
  * The drain policy for buffered client packets going to B. In order: `byId`, `byName`, then the
- * defaults — drop Pongs answering A's pings (`pong-for-source`), drop packets named in
- * `sourceBound` sent before the client's ClientReady (`source-bound`), keep the rest in order.
+ * defaults — drop Pongs answering A's pings (`pong-for-source`: `isSourcePong`, else sent before the
+ * client's ClientReady; docs/migration.md, fact 4), drop packets named in `sourceBound` sent before
+ * the client's ClientReady (`source-bound`), keep the rest in order.
  */
 export function createDrainPolicy<F extends FrameLike = FrameLike>(init: DrainPolicyInit<F> = {}): DrainPolicy<F> {
   const sourceBound = new Set(init.sourceBound ?? DEFAULT_SOURCE_BOUND);
@@ -124,6 +124,7 @@ export function createDrainPolicy<F extends FrameLike = FrameLike>(init: DrainPo
         apply(byId.get(frame.id), frame, ctx, `override:id:${frame.id}`) ?? apply(byName.get(name), frame, ctx, `override:${name}`);
       if (overridden) return overridden;
       if (name === 'Pong') {
+        // `ctx` is a MigrationEnds ({ source, target } plus afterClientReady): no copy per Pong.
         const forSource = init.isSourcePong ? init.isSourcePong(frame, ctx) : !ctx.afterClientReady;
         return forSource ? { action: 'drop', rule: dropRules.pongForSource } : KEEP;
       }

@@ -2,9 +2,9 @@
  * The types of the migration machine: its context, input, events, emitted events and actor
  * inputs. Plain data only (no secrets), so snapshots and events can be logged.
  */
+import type { BackendRef, MigrationId, Phase, SessionRef } from '@handoff/types';
 import type { Deadlines } from './deadlines.js';
 import type {
-  BackendRef,
   CleanupResult,
   FailureDecision,
   FailureReason,
@@ -13,13 +13,11 @@ import type {
   MigrationRefusal,
   OverflowDimension,
   OverflowScope,
-  Phase,
-  SessionRef,
 } from './types.js';
 
 /** The one in-flight migration. */
 export interface MigrationRecord {
-  readonly id: string;
+  readonly migrationId: MigrationId;
   readonly source: BackendRef;
   readonly target: BackendRef;
   readonly phase: Phase;
@@ -44,27 +42,27 @@ export interface MigrationMachineInput {
 }
 
 export type MigrationEvent =
-  | { type: 'migrate'; migrationId: string; target: BackendRef }
+  | { type: 'migrate'; migrationId: MigrationId; target: BackendRef }
   /** Honoured from Prepare to Freeze (rollback); ignored once Cutover started. */
-  | { type: 'abort'; migrationId: string; reason: string }
-  | { type: 'buffer.overflow'; migrationId: string; scope: OverflowScope; dimension: OverflowDimension }
+  | { type: 'abort'; migrationId: MigrationId; reason: string }
+  | { type: 'buffer.overflow'; migrationId: MigrationId; scope: OverflowScope; dimension: OverflowDimension }
   /** The connection to A died: nothing to roll back to. */
   | { type: 'source.lost'; reason: string }
   /** Raised (delayed) on entering Prepare; carries the id so a stale one is ignored. */
-  | { type: 'deadline.migration'; migrationId: string };
+  | { type: 'deadline.migration'; migrationId: MigrationId };
 
 export type MigrationEmitted =
-  | { type: 'migration:phase'; migrationId: string; phase: Phase }
+  | { type: 'migration:phase'; migrationId: MigrationId; phase: Phase }
   | { type: 'migration:outcome'; outcome: MigrationOutcome }
   | { type: 'migration:refused'; refusal: MigrationRefusal };
 
-/** Input of every step actor. */
+/** Input of every actor but the fail-over ones. */
 export interface StepActorInput {
   readonly migration: MigrationRef;
 }
-/** Input of the failure-path actors (`decideFailure`, `refer`, `disconnect`). */
+/** Input of the fail-over actors (`decideFailure`, `failOver`, `sendReferral`, `sendDisconnect`). */
 export interface FallbackActorInput extends StepActorInput {
   readonly failure: FailureReason;
-  /** For `disconnect`: the text the failure hook chose. */
+  /** For `sendDisconnect`: the text the failure hook chose. */
   readonly message?: string;
 }

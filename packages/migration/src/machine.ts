@@ -1,27 +1,35 @@
 /**
- * The migration state machine. Pure: it imports only xstate and local types. Every side effect is
- * an actor supplied with `.provide({ actors })` (see `createMigrator`, or provide them yourself);
- * the placeholders below reject with `ERR_MIGRATION_ACTOR_NOT_PROVIDED`.
+ * The migration state machine. Pure: it imports only xstate, local types and the package's error
+ * class. Every side effect is an actor supplied with `.provide({ actors })` (`createMigrator` does
+ * it, or provide them yourself); the placeholders below reject with `ERR_MIGRATION_ACTOR_NOT_PROVIDED`.
  *
  * One actor per player session. `Idle.ready` is "on `context.backend`"; a `migrate` request walks
  * Prepare → Auth → Sync → Freeze → Cutover → Resume → Cleanup and back to `Idle.ready` on B, or
- * fails into `Failed`, whose substate is the rollback rule of the failing phase:
- * before Freeze `closingTarget` (close B, stay on A), Freeze `restoringSource` (drain the buffer to
- * A, resume A), Cutover/Resume `deciding` → `referring` | `disconnecting` (the session ends in
- * `Idle.closed`). `context.migration` (the one in-flight migration) is cleared on every exit path.
+ * fails into `Failed`. Each phase invokes its work as named actors, in order:
+ *
+ * | phase   | actors (substates)                                                                   |
+ * |---------|--------------------------------------------------------------------------------------|
+ * | Prepare | `prepare`                                                                            |
+ * | Auth    | `auth`                                                                               |
+ * | Sync    | `sync`                                                                               |
+ * | Freeze  | `openBuffer` (client→A stops), `freeze`, `stopSource` (A's streams stop at a frame boundary) |
+ * | Cutover | `cutBarrier` (A's gates close, B's writers go), `cutover`                            |
+ * | Resume  | `drainToTarget` (the buffer to B by the drain policy), `resume`                      |
+ * | Cleanup | `cleanup`                                                                            |
+ *
+ * `Failed`'s substate is the rollback rule of the failing phase: before Freeze `closingTarget`
+ * (`closeTarget`: close B, stay on A); Freeze `restoringSource` (`drainToSource`, `resumeSource`,
+ * `closeTarget`); Cutover/Resume `deciding` (`decideFailure`) → `failingOver` (`failOver`: drop
+ * the buffer, close the barrier) → `referring` (`sendReferral`) | `disconnecting` (`sendDisconnect`),
+ * and the session ends in `Idle.closed`. Each phase's deadline bounds the whole phase.
+ * `context.migration` (the one in-flight migration) is cleared on every exit path.
  */
+import type { BackendRef, MigrationId, Phase } from '@handoff/types';
 import { assign, emit, fromPromise, raise, setup } from 'xstate';
 import type { DeadlineName } from './deadlines.js';
+import { MigrationError } from './errors.js';
+import type { FallbackActorInput, MigrationContext, MigrationEmitted, MigrationEvent, MigrationMachineInput, StepActorInput } from './machine-types.js';
 import type {
-  FallbackActorInput,
-  MigrationContext,
-  MigrationEmitted,
-  MigrationEvent,
-  MigrationMachineInput,
-  StepActorInput,
-} from './machine-types.js';
-import type {
-  BackendRef,
   CleanupResult,
   FailureDecision,
   FailureReason,
@@ -30,27 +38,23 @@ import type {
   MigrationRef,
   OverflowDimension,
   OverflowScope,
-  Phase,
   RefusalCode,
 } from './types.js';
-
-export type * from './machine-types.js';
 
 /** Tag of the states in which an awaited hook runs: the forwarding loop must not read from B. */
 export const PAUSE_BACKEND_READS = 'pause-backend-reads';
 
 function notProvided<TOutput, TInput>(name: string) {
   return fromPromise<TOutput, TInput>(() =>
-    Promise.reject(
-      Object.assign(new Error(`actor "${name}" was not provided`), { code: 'ERR_MIGRATION_ACTOR_NOT_PROVIDED' }),
-    ),
+    Promise.reject(new MigrationError('ERR_MIGRATION_ACTOR_NOT_PROVIDED', `actor "${name}" was not provided: supply it with .provide({ actors })`)),
   );
 }
 
 const AFTER = /^xstate\.after\.([^.]+)\./;
+const ACTOR_ERROR = /^xstate\.error\.actor\.(.+)$/;
 
 /** Turns the event that failed a phase into a typed, secret-free reason. */
-export function failureOf(phase: Phase, event: { type: string } & Record<string, unknown>): FailureReason {
+function failureOf(phase: Phase, event: { type: string } & Record<string, unknown>): FailureReason {
   const after = AFTER.exec(event.type);
   if (after) return { code: 'ERR_MIGRATION_DEADLINE', phase, deadline: after[1]!, message: `${after[1]} deadline expired` };
   switch (event.type) {
@@ -65,24 +69,29 @@ export function failureOf(phase: Phase, event: { type: string } & Record<string,
     case 'source.lost':
       return { code: 'ERR_MIGRATION_SOURCE_LOST', phase, message: String(event.reason ?? 'source connection lost') };
     default: {
+      const actor = ACTOR_ERROR.exec(event.type)?.[1];
       const error = event.error as { code?: unknown; message?: unknown } | undefined;
       const cause = typeof error?.code === 'string' ? error.code : undefined;
       const message = typeof error?.message === 'string' ? error.message.slice(0, 200) : 'step failed';
-      return cause === undefined
-        ? { code: 'ERR_MIGRATION_STEP_FAILED', phase, message }
-        : { code: 'ERR_MIGRATION_STEP_FAILED', phase, cause, message };
+      return {
+        code: 'ERR_MIGRATION_STEP_FAILED',
+        phase,
+        ...(actor === undefined ? {} : { actor }),
+        ...(cause === undefined ? {} : { cause }),
+        message,
+      };
     }
   }
 }
 
 function refOf(context: MigrationContext): MigrationRef {
   const m = context.migration!;
-  return { session: context.session, migrationId: m.id, source: m.source, target: m.target, phase: m.phase };
+  return { session: context.session, migrationId: m.migrationId, source: m.source, target: m.target, phase: m.phase };
 }
 
 function outcomeOf(context: MigrationContext, kind: MigrationOutcome['kind']): MigrationOutcome {
   const m = context.migration!;
-  const base = { migrationId: m.id, source: m.source, target: m.target };
+  const base = { migrationId: m.migrationId, source: m.source, target: m.target };
   if (kind === 'migrated') return { ...base, kind, cleanup: m.cleanup ?? 'done' };
   const reason = m.failure!;
   if (kind === 'disconnected' && m.fallback?.action === 'disconnect' && m.fallback.message !== undefined) {
@@ -105,7 +114,45 @@ const fallbackInput = ({ context }: { context: MigrationContext }): FallbackActo
     : { migration: refOf(context), failure: m.failure!, message };
 };
 
-export const migrationSetup = setup({
+const step = (name: string) => notProvided<void, StepActorInput>(name);
+
+/** Every actor the machine invokes: what `.provide({ actors })` must supply (`createMigrator` does). */
+const actors = {
+  /** `Idle.deciding`: the awaited `beforeMigrate` hook. */
+  beforeMigrate: notProvided<HookDecision, StepActorInput>('beforeMigrate'),
+  prepare: step('prepare'),
+  auth: step('auth'),
+  sync: step('sync'),
+  /** Freeze: start buffering the client's packets (client→A forwarding stops). */
+  openBuffer: step('openBuffer'),
+  freeze: step('freeze'),
+  /** Freeze: stop every A→client stream at a frame boundary (the barrier). */
+  stopSource: step('stopSource'),
+  /** Cutover: cut the barrier (A's gates close, B's writers are released). */
+  cutBarrier: step('cutBarrier'),
+  cutover: step('cutover'),
+  /** Resume: deliver the buffer to B by the drain policy. */
+  drainToTarget: step('drainToTarget'),
+  resume: step('resume'),
+  cleanup: step('cleanup'),
+  /** Rollback: close B. */
+  closeTarget: step('closeTarget'),
+  /** Rollback from Freeze: deliver the buffer to A, in order. */
+  drainToSource: step('drainToSource'),
+  /** Rollback from Freeze: reopen A's streams (the barrier resumes). */
+  resumeSource: step('resumeSource'),
+  /** `Failed.deciding`: the awaited failure hook. */
+  decideFailure: notProvided<FailureDecision, FallbackActorInput>('decideFailure'),
+  /** Fail-over: drop what is still buffered (`session-ended`) and close the barrier. */
+  failOver: notProvided<void, FallbackActorInput>('failOver'),
+  sendReferral: notProvided<void, FallbackActorInput>('sendReferral'),
+  sendDisconnect: notProvided<void, FallbackActorInput>('sendDisconnect'),
+};
+
+/** The name of every actor the machine invokes. */
+export type MigrationActorName = keyof typeof actors;
+
+const migrationSetup = setup({
   types: {} as {
     context: MigrationContext;
     events: MigrationEvent;
@@ -113,21 +160,7 @@ export const migrationSetup = setup({
     emitted: MigrationEmitted;
     tags: typeof PAUSE_BACKEND_READS;
   },
-  actors: {
-    beforeMigrate: notProvided<HookDecision, StepActorInput>('beforeMigrate'),
-    connectBackend: notProvided<void, StepActorInput>('connectBackend'),
-    authenticate: notProvided<void, StepActorInput>('authenticate'),
-    driveSetup: notProvided<void, StepActorInput>('driveSetup'),
-    freeze: notProvided<void, StepActorInput>('freeze'),
-    cutover: notProvided<void, StepActorInput>('cutover'),
-    drain: notProvided<void, StepActorInput>('drain'),
-    cleanup: notProvided<void, StepActorInput>('cleanup'),
-    closeTarget: notProvided<void, StepActorInput>('closeTarget'),
-    restoreSource: notProvided<void, StepActorInput>('restoreSource'),
-    decideFailure: notProvided<FailureDecision, FallbackActorInput>('decideFailure'),
-    refer: notProvided<void, FallbackActorInput>('refer'),
-    disconnect: notProvided<void, FallbackActorInput>('disconnect'),
-  },
+  actors,
   guards: {
     isSameBackend: ({ context }, p: { target: BackendRef | undefined }) => p.target?.id === context.backend.id,
     /**
@@ -135,9 +168,9 @@ export const migrationSetup = setup({
      * `undefined` when the hook did not redirect: an implementation must then return false.
      */
     isPoolDisabled: (_, _p: { target: BackendRef | undefined }) => false,
-    isCurrentMigration: ({ context, event }) => 'migrationId' in event && event.migrationId === context.migration?.id,
-    decisionIs: ({ event }, p: { action: HookDecision['action'] | FailureDecision['action'] }) =>
-      (event as { output?: { action?: string } }).output?.action === p.action,
+    isCurrentMigration: ({ context, event }) => 'migrationId' in event && event.migrationId === context.migration?.migrationId,
+    decisionIs: ({ event }, p: { action: HookDecision['action'] }) => (event as { output?: { action?: string } }).output?.action === p.action,
+    fallbackIs: ({ context }, p: { action: FailureDecision['action'] }) => context.migration?.fallback?.action === p.action,
   },
   delays: {
     beforeMigrateHook: deadline('beforeMigrateHook'),
@@ -154,14 +187,14 @@ export const migrationSetup = setup({
     migration: deadline('migration'),
   } satisfies Record<DeadlineName, unknown>,
   actions: {
-    refuse: emit((_, p: { migrationId: string; target: BackendRef; refusal: RefusalCode; reason?: string }) => ({
+    refuse: emit((_, p: { migrationId: MigrationId; target: BackendRef; refusal: RefusalCode; reason?: string }) => ({
       type: 'migration:refused' as const,
       refusal: { kind: 'refused' as const, ...p },
     })),
     beginMigration: assign({
       migration: ({ context, event }) => {
         const e = event as Extract<MigrationEvent, { type: 'migrate' }>;
-        return { id: e.migrationId, source: context.backend, target: e.target, phase: 'Idle' as Phase, failure: null, fallback: null, cleanup: null };
+        return { migrationId: e.migrationId, source: context.backend, target: e.target, phase: 'Idle' as Phase, failure: null, fallback: null, cleanup: null };
       },
     }),
     applyRedirect: assign({
@@ -173,10 +206,10 @@ export const migrationSetup = setup({
     setPhase: assign({ migration: ({ context }, p: { phase: Phase }) => ({ ...context.migration!, phase: p.phase }) }),
     announcePhase: emit(({ context }, p: { phase: Phase }) => ({
       type: 'migration:phase' as const,
-      migrationId: context.migration!.id,
+      migrationId: context.migration!.migrationId,
       phase: p.phase,
     })),
-    armMigrationDeadline: raise(({ context }) => ({ type: 'deadline.migration' as const, migrationId: context.migration!.id }), {
+    armMigrationDeadline: raise(({ context }) => ({ type: 'deadline.migration' as const, migrationId: context.migration!.migrationId }), {
       delay: 'migration',
     }),
     recordFailure: assign({
@@ -203,6 +236,10 @@ const enter = (phase: Phase) =>
   ] as const;
 
 const failTo = (target: string, phase: Phase) => ({ target, actions: { type: 'recordFailure', params: { phase } } }) as const;
+
+/** Invokes one actor of a phase: when it is done go to `next`; when it fails, `onError` (the phase's rollback rule). */
+const run = <const A extends MigrationActorName>(actor: A, next: string, onError: ReturnType<typeof failTo>) =>
+  ({ invoke: { id: actor, src: actor, input: stepInput, onDone: next, onError } }) as const;
 
 /** Ends the migration in `Idle.ready` (`kind` migrated/rolled-back) or `Idle.closed` (referred/disconnected). */
 const finish = (kind: MigrationOutcome['kind'], cleanup?: CleanupResult) => ({
@@ -232,7 +269,7 @@ const refuseCurrent = (refusal: RefusalCode, reason?: string) =>
       const output = (event as { output?: HookDecision }).output;
       const target = output?.action === 'redirect' ? output.target : context.migration!.target;
       const why = reason ?? (output?.action === 'deny' ? output.reason : undefined);
-      const base = { migrationId: context.migration!.id, target, refusal };
+      const base = { migrationId: context.migration!.migrationId, target, refusal };
       return why === undefined ? base : { ...base, reason: why };
     },
   }) as const;
@@ -243,19 +280,26 @@ const redirectTarget = ({ event }: { event: unknown }) => {
   return { target: output?.action === 'redirect' ? output.target : undefined };
 };
 
+const CLOSE_TARGET = '#migration.Failed.closingTarget';
+const RESTORE_SOURCE = '#migration.Failed.restoringSource';
+const DECIDE = '#migration.Failed.deciding';
+
 /** Failure edges shared by the phases before Freeze: close B, stay on A. */
 const beforeFreeze = (phase: Phase) => ({
-  'deadline.migration': { guard: 'isCurrentMigration', ...failTo('#migration.Failed.closingTarget', phase) },
-  abort: { guard: 'isCurrentMigration', ...failTo('#migration.Failed.closingTarget', phase) },
-  'source.lost': failTo('#migration.Failed.deciding', phase),
+  'deadline.migration': { guard: 'isCurrentMigration', ...failTo(CLOSE_TARGET, phase) },
+  abort: { guard: 'isCurrentMigration', ...failTo(CLOSE_TARGET, phase) },
+  'source.lost': failTo(DECIDE, phase),
 }) as const;
 
 /** Failure edges shared by Cutover and Resume: no way back to A; referral, else Disconnect. */
 const afterCut = (phase: Phase) => ({
-  'deadline.migration': { guard: 'isCurrentMigration', ...failTo('#migration.Failed.deciding', phase) },
-  'buffer.overflow': { guard: 'isCurrentMigration', ...failTo('#migration.Failed.deciding', phase) },
-  'source.lost': failTo('#migration.Failed.deciding', phase),
+  'deadline.migration': { guard: 'isCurrentMigration', ...failTo(DECIDE, phase) },
+  'buffer.overflow': { guard: 'isCurrentMigration', ...failTo(DECIDE, phase) },
+  'source.lost': failTo(DECIDE, phase),
 }) as const;
+
+/** After the failure hook: referral, unless it chose a Disconnect. */
+const toFallback = [{ guard: { type: 'fallbackIs', params: { action: 'disconnect' } }, target: 'disconnecting' }, { target: 'referring' }] as const;
 
 export const migrationMachine = migrationSetup.createMachine({
   id: 'migration',
@@ -307,43 +351,56 @@ export const migrationMachine = migrationSetup.createMachine({
     },
     Prepare: {
       entry: [...enter('Prepare'), 'armMigrationDeadline'],
-      invoke: { id: 'connectBackend', src: 'connectBackend', input: stepInput, onDone: 'Auth', onError: failTo('#migration.Failed.closingTarget', 'Prepare') },
-      after: { prepare: failTo('#migration.Failed.closingTarget', 'Prepare') },
+      ...run('prepare', 'Auth', failTo(CLOSE_TARGET, 'Prepare')),
+      after: { prepare: failTo(CLOSE_TARGET, 'Prepare') },
       on: beforeFreeze('Prepare'),
     },
     Auth: {
       entry: enter('Auth'),
-      invoke: { id: 'authenticate', src: 'authenticate', input: stepInput, onDone: 'Sync', onError: failTo('#migration.Failed.closingTarget', 'Auth') },
-      after: { auth: failTo('#migration.Failed.closingTarget', 'Auth') },
+      ...run('auth', 'Sync', failTo(CLOSE_TARGET, 'Auth')),
+      after: { auth: failTo(CLOSE_TARGET, 'Auth') },
       on: beforeFreeze('Auth'),
     },
     Sync: {
       entry: enter('Sync'),
-      invoke: { id: 'driveSetup', src: 'driveSetup', input: stepInput, onDone: 'Freeze', onError: failTo('#migration.Failed.closingTarget', 'Sync') },
-      after: { sync: failTo('#migration.Failed.closingTarget', 'Sync') },
+      ...run('sync', 'Freeze', failTo(CLOSE_TARGET, 'Sync')),
+      after: { sync: failTo(CLOSE_TARGET, 'Sync') },
       on: beforeFreeze('Sync'),
     },
     Freeze: {
       entry: enter('Freeze'),
-      invoke: { id: 'freeze', src: 'freeze', input: stepInput, onDone: 'Cutover', onError: failTo('#migration.Failed.restoringSource', 'Freeze') },
-      after: { freeze: failTo('#migration.Failed.restoringSource', 'Freeze') },
+      initial: 'openingBuffer',
+      states: {
+        openingBuffer: run('openBuffer', 'freezing', failTo(RESTORE_SOURCE, 'Freeze')),
+        freezing: run('freeze', 'stoppingSource', failTo(RESTORE_SOURCE, 'Freeze')),
+        stoppingSource: run('stopSource', '#migration.Cutover', failTo(RESTORE_SOURCE, 'Freeze')),
+      },
+      after: { freeze: failTo(RESTORE_SOURCE, 'Freeze') },
       on: {
-        'deadline.migration': { guard: 'isCurrentMigration', ...failTo('#migration.Failed.restoringSource', 'Freeze') },
-        'buffer.overflow': { guard: 'isCurrentMigration', ...failTo('#migration.Failed.restoringSource', 'Freeze') },
-        abort: { guard: 'isCurrentMigration', ...failTo('#migration.Failed.restoringSource', 'Freeze') },
-        'source.lost': failTo('#migration.Failed.deciding', 'Freeze'),
+        'deadline.migration': { guard: 'isCurrentMigration', ...failTo(RESTORE_SOURCE, 'Freeze') },
+        'buffer.overflow': { guard: 'isCurrentMigration', ...failTo(RESTORE_SOURCE, 'Freeze') },
+        abort: { guard: 'isCurrentMigration', ...failTo(RESTORE_SOURCE, 'Freeze') },
+        'source.lost': failTo(DECIDE, 'Freeze'),
       },
     },
     Cutover: {
       entry: enter('Cutover'),
-      invoke: { id: 'cutover', src: 'cutover', input: stepInput, onDone: 'Resume', onError: failTo('#migration.Failed.deciding', 'Cutover') },
-      after: { cutover: failTo('#migration.Failed.deciding', 'Cutover') },
+      initial: 'cuttingBarrier',
+      states: {
+        cuttingBarrier: run('cutBarrier', 'cuttingOver', failTo(DECIDE, 'Cutover')),
+        cuttingOver: run('cutover', '#migration.Resume', failTo(DECIDE, 'Cutover')),
+      },
+      after: { cutover: failTo(DECIDE, 'Cutover') },
       on: afterCut('Cutover'),
     },
     Resume: {
       entry: enter('Resume'),
-      invoke: { id: 'drain', src: 'drain', input: stepInput, onDone: 'Cleanup', onError: failTo('#migration.Failed.deciding', 'Resume') },
-      after: { resume: failTo('#migration.Failed.deciding', 'Resume') },
+      initial: 'drainingToTarget',
+      states: {
+        drainingToTarget: run('drainToTarget', 'resuming', failTo(DECIDE, 'Resume')),
+        resuming: run('resume', '#migration.Cleanup', failTo(DECIDE, 'Resume')),
+      },
+      after: { resume: failTo(DECIDE, 'Resume') },
       on: afterCut('Resume'),
     },
     Cleanup: {
@@ -359,31 +416,35 @@ export const migrationMachine = migrationSetup.createMachine({
           invoke: { id: 'closeTarget', src: 'closeTarget', input: stepInput, onDone: finish('rolled-back'), onError: finish('rolled-back') },
           after: { rollback: finish('rolled-back') },
         },
+        /** Rollback from Freeze; if A cannot be restored, fail over as after the cut. */
         restoringSource: {
-          invoke: { id: 'restoreSource', src: 'restoreSource', input: stepInput, onDone: finish('rolled-back'), onError: 'deciding' },
+          initial: 'drainingToSource',
+          states: {
+            drainingToSource: { invoke: { id: 'drainToSource', src: 'drainToSource', input: stepInput, onDone: 'resumingSource', onError: DECIDE } },
+            resumingSource: { invoke: { id: 'resumeSource', src: 'resumeSource', input: stepInput, onDone: 'closingTarget', onError: DECIDE } },
+            /** A is back; a failure to close B is only logged. */
+            closingTarget: {
+              invoke: { id: 'closeTarget', src: 'closeTarget', input: stepInput, onDone: finish('rolled-back'), onError: finish('rolled-back') },
+            },
+          },
           after: { rollback: 'deciding' },
           on: { 'source.lost': 'deciding' },
         },
         deciding: {
           tags: [PAUSE_BACKEND_READS],
-          invoke: {
-            id: 'decideFailure',
-            src: 'decideFailure',
-            input: fallbackInput,
-            onDone: [
-              { guard: { type: 'decisionIs', params: { action: 'disconnect' } }, target: 'disconnecting', actions: 'recordFallback' },
-              { target: 'referring', actions: 'recordFallback' },
-            ],
-            onError: 'referring',
-          },
-          after: { failureHook: 'referring' },
+          invoke: { id: 'decideFailure', src: 'decideFailure', input: fallbackInput, onDone: { target: 'failingOver', actions: 'recordFallback' }, onError: 'failingOver' },
+          after: { failureHook: 'failingOver' },
+        },
+        failingOver: {
+          invoke: { id: 'failOver', src: 'failOver', input: fallbackInput, onDone: toFallback, onError: toFallback },
+          after: { fallback: toFallback },
         },
         referring: {
-          invoke: { id: 'refer', src: 'refer', input: fallbackInput, onDone: finish('referred'), onError: 'disconnecting' },
+          invoke: { id: 'sendReferral', src: 'sendReferral', input: fallbackInput, onDone: finish('referred'), onError: 'disconnecting' },
           after: { fallback: 'disconnecting' },
         },
         disconnecting: {
-          invoke: { id: 'disconnect', src: 'disconnect', input: fallbackInput, onDone: finish('disconnected'), onError: finish('disconnected') },
+          invoke: { id: 'sendDisconnect', src: 'sendDisconnect', input: fallbackInput, onDone: finish('disconnected'), onError: finish('disconnected') },
           after: { fallback: finish('disconnected') },
         },
       },
@@ -392,4 +453,3 @@ export const migrationMachine = migrationSetup.createMachine({
 });
 
 export type MigrationMachine = typeof migrationMachine;
-

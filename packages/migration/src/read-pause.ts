@@ -1,9 +1,17 @@
 /**
- * Whether the forwarding loop may read from B. Paused while an awaited hook runs (the machine's
- * `pause-backend-reads` tag), so B's packets stay in the transport (flow control) until the hook
- * decides.
+ * Whether the forwarding loop may read from B (`migrator.backendReads`). Paused while an awaited
+ * hook runs (the machine's `pause-backend-reads` tag), so B's packets stay in the transport (flow
+ * control) until the hook decides.
  */
-export class ReadPause {
+export interface BackendReads {
+  /** True while an awaited hook runs: do not read from B. */
+  readonly paused: boolean;
+  /** Resolves at once when reads are allowed, else when the pause ends. */
+  whenReadable(): Promise<void>;
+}
+
+/** The migrator's {@link BackendReads}, set from the machine's state. */
+export class ReadPause implements BackendReads {
   #paused = false;
   #waiters: Array<() => void> = [];
 
@@ -17,7 +25,7 @@ export class ReadPause {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
-  /** @internal set by the migrator from the machine's state. */
+  /** Set by the migrator from the machine's state. */
   set(paused: boolean): void {
     if (paused === this.#paused) return;
     this.#paused = paused;

@@ -1,7 +1,7 @@
-import type { Phase } from './types.js';
+import type { Phase } from '@handoff/types';
 
 /** The substates of `Failed`, one per rollback rule. */
-export type FailedState = 'closingTarget' | 'restoringSource' | 'deciding' | 'referring' | 'disconnecting';
+export type FailedState = 'closingTarget' | 'restoringSource' | 'deciding' | 'failingOver' | 'referring' | 'disconnecting';
 
 export interface RollbackRule {
   /** Where a failure of this phase enters `Failed` (`null`: the phase does not fail into it). */
@@ -13,8 +13,8 @@ export interface RollbackRule {
 }
 
 /**
- * The "leaves on failure" column of ARCHITECTURE.md, per phase. The machine implements it (its
- * tests check every failure edge against this table) and `docs/migration.md` is generated from it.
+ * What a failure leaves behind, per phase (the design's rollback rules). The machine implements it
+ * (its tests check every failure edge against this table) and `docs/migration.md` is generated from it.
  * Losing A (`source.lost`) has no rollback in any phase: it always enters `Failed.deciding`.
  */
 export const rollbackRules: Readonly<Record<Phase, RollbackRule>> = {
@@ -23,22 +23,22 @@ export const rollbackRules: Readonly<Record<Phase, RollbackRule>> = {
     rule: 'nothing was opened: a denied, failed or timed-out `beforeMigrate` hook refuses the request',
     outcome: 'refused (`denied`)',
   },
-  Prepare: { failedState: 'closingTarget', rule: 'close B, stay on A', outcome: 'rolled-back' },
-  Auth: { failedState: 'closingTarget', rule: 'close B, stay on A', outcome: 'rolled-back' },
-  Sync: { failedState: 'closingTarget', rule: 'close B, stay on A', outcome: 'rolled-back' },
+  Prepare: { failedState: 'closingTarget', rule: 'close B (`closeTarget`), stay on A', outcome: 'rolled-back' },
+  Auth: { failedState: 'closingTarget', rule: 'close B (`closeTarget`), stay on A', outcome: 'rolled-back' },
+  Sync: { failedState: 'closingTarget', rule: 'close B (`closeTarget`), stay on A', outcome: 'rolled-back' },
   Freeze: {
     failedState: 'restoringSource',
-    rule: "drain the buffer to A in order, resume A's streams, close B; if that fails, as Cutover",
+    rule: "drain the buffer to A in order (`drainToSource`), resume A's streams (`resumeSource`), close B (`closeTarget`); if A cannot be restored, as Cutover",
     outcome: 'rolled-back (else referred / disconnected)',
   },
   Cutover: {
     failedState: 'deciding',
-    rule: 'awaited failure hook, then referral (default when a `refer` step exists), else Disconnect with a reason',
+    rule: 'awaited failure hook (`decideFailure`), drop the buffer and close the barrier (`failOver`), then referral (`sendReferral`, the default when that step exists), else Disconnect with a reason (`sendDisconnect`)',
     outcome: 'referred / disconnected',
   },
   Resume: {
     failedState: 'deciding',
-    rule: 'awaited failure hook, then referral (default when a `refer` step exists), else Disconnect with a reason',
+    rule: 'awaited failure hook (`decideFailure`), drop the buffer and close the barrier (`failOver`), then referral (`sendReferral`, the default when that step exists), else Disconnect with a reason (`sendDisconnect`)',
     outcome: 'referred / disconnected',
   },
   Cleanup: {

@@ -1,46 +1,29 @@
 /**
- * The plain-data vocabulary of a migration: phases, references, failure reasons, outcomes,
- * refusals and hook decisions. Everything here is JSON-serialisable and free of secrets, so it
- * may appear in machine snapshots, events and logs.
+ * The plain-data vocabulary of a migration: its reference, failure reasons, outcomes, refusals and
+ * hook decisions. The shared vocabulary (`BackendRef`, `SessionRef`, `Phase`, the branded ids) comes
+ * from `@handoff/types`. Everything here is JSON-serialisable and free of secrets, so it may appear
+ * in snapshots, events and logs.
  */
-
-/** The phases of the design (ARCHITECTURE.md), in the order a successful migration visits them. */
-export const PHASES = ['Idle', 'Prepare', 'Auth', 'Sync', 'Freeze', 'Cutover', 'Resume', 'Cleanup', 'Failed'] as const;
-export type Phase = (typeof PHASES)[number];
-
-/** A backend the player can be on. `id` is what the proxy routes by; `pool` groups backends for policy. */
-export interface BackendRef {
-  readonly id: string;
-  readonly pool?: string;
-}
-
-/**
- * The player session a migration machine belongs to. Only ids: the session record itself
- * (captured packets, ping ledger) lives in `@handoff/session` and is reached through the steps.
- */
-export interface SessionRef {
-  readonly id: string;
-  /** The client's UUID, where known (the one-in-flight-migration rule is per player). */
-  readonly playerId?: string;
-}
+import type { BackendRef, MigrationEnds, MigrationId, Phase, SessionRef } from '@handoff/types';
+import type { MigrationErrorCode } from './errors.js';
 
 /** What every actor receives: which migration, from where to where, in which phase. */
-export interface MigrationRef {
+export interface MigrationRef extends MigrationEnds {
   readonly session: SessionRef;
-  readonly migrationId: string;
-  readonly source: BackendRef;
-  readonly target: BackendRef;
+  readonly migrationId: MigrationId;
   readonly phase: Phase;
 }
 
-/** Stable codes of the ways a started migration fails (also listed in `errorCodes`). */
-export type FailureCode =
+/** Stable codes of the ways a started migration fails (also listed in `migrationErrorCodes`). */
+export type FailureCode = Extract<
+  MigrationErrorCode,
   | 'ERR_MIGRATION_DEADLINE'
   | 'ERR_MIGRATION_STEP_FAILED'
   | 'ERR_MIGRATION_BUFFER_OVERFLOW'
   | 'ERR_MIGRATION_ABORTED'
   | 'ERR_MIGRATION_SOURCE_LOST'
-  | 'ERR_MIGRATION_STOPPED';
+  | 'ERR_MIGRATION_STOPPED'
+>;
 
 export type OverflowScope = 'migration' | 'global';
 export type OverflowDimension = 'packets' | 'bytes';
@@ -53,7 +36,9 @@ export interface FailureReason {
   readonly message: string;
   /** For `ERR_MIGRATION_DEADLINE`: which deadline expired. */
   readonly deadline?: string;
-  /** For `ERR_MIGRATION_STEP_FAILED`: the `code` of the step's error, when it had one. */
+  /** For `ERR_MIGRATION_STEP_FAILED`: the actor that rejected (`prepare`, `stopSource`, `drainToTarget`…). */
+  readonly actor?: string;
+  /** For `ERR_MIGRATION_STEP_FAILED`: the `code` of the actor's error, when it had one. */
   readonly cause?: string;
   /** For `ERR_MIGRATION_BUFFER_OVERFLOW`: which bound was hit. */
   readonly overflow?: { readonly scope: OverflowScope; readonly dimension: OverflowDimension };
@@ -62,10 +47,8 @@ export interface FailureReason {
 /** How Cleanup went; the player is on B in every case. */
 export type CleanupResult = 'done' | 'failed' | 'deadline';
 
-interface OutcomeBase {
-  readonly migrationId: string;
-  readonly source: BackendRef;
-  readonly target: BackendRef;
+interface OutcomeBase extends MigrationEnds {
+  readonly migrationId: MigrationId;
 }
 
 /** The typed result of a migration that started (passed the refusal checks and the hook). */
@@ -86,7 +69,7 @@ export type RefusalCode = 'already-migrating' | 'already-on-backend' | 'pool-dis
 
 export interface MigrationRefusal {
   readonly kind: 'refused';
-  readonly migrationId: string;
+  readonly migrationId: MigrationId;
   readonly target: BackendRef;
   readonly refusal: RefusalCode;
   /** For `denied`: the hook's reason (or why the hook could not decide). */
@@ -101,14 +84,19 @@ export type HookDecision =
   | { readonly action: 'deny'; readonly reason: string }
   | { readonly action: 'redirect'; readonly target: BackendRef };
 
-/** What the awaited failure hook decides once a migration can no longer roll back to A. */
+/** What the awaited failure hook decides once a migration can no longer roll back to A (see the `sendReferral` / `sendDisconnect` steps). */
 export type FailureDecision =
   | { readonly action: 'refer' }
   | { readonly action: 'disconnect'; readonly message?: string };
 
+/** `beforeMigrate` decision: go ahead. */
 export const allow = (): HookDecision => ({ action: 'allow' });
+/** `beforeMigrate` decision: refuse the request (`denied`, with `reason`). */
 export const deny = (reason: string): HookDecision => ({ action: 'deny', reason });
+/** `beforeMigrate` decision: migrate to `target` instead. */
 export const redirect = (target: BackendRef): HookDecision => ({ action: 'redirect', target });
+/** Failure-hook decision: send the client a referral (the `sendReferral` step). */
 export const refer = (): FailureDecision => ({ action: 'refer' });
+/** Failure-hook decision: send the client a Disconnect with `message` (the `sendDisconnect` step). */
 export const disconnect = (message?: string): FailureDecision =>
   message === undefined ? { action: 'disconnect' } : { action: 'disconnect', message };

@@ -67,9 +67,9 @@ describe('StreamGate', () => {
 
   it('rejects a second enter() and an exit() without enter()', () => {
     const gate = new StreamGate('g');
-    expect(() => gate.exit()).toThrow(expect.objectContaining({ code: 'ERR_GATE_MISUSE' }));
+    expect(() => gate.exit()).toThrow(expect.objectContaining({ code: 'ERR_MIGRATION_GATE_MISUSE' }));
     gate.enter();
-    expect(() => gate.enter()).toThrow(expect.objectContaining({ code: 'ERR_GATE_MISUSE' }));
+    expect(() => gate.enter()).toThrow(expect.objectContaining({ code: 'ERR_MIGRATION_GATE_MISUSE' }));
   });
 });
 
@@ -94,7 +94,7 @@ describe('CutoverBarrier', () => {
     while (client.filter((c) => c.endsWith(':start')).length < 3) await Promise.resolve();
     expect(client.some((c) => c.endsWith(':end'))).toBe(false);
     const stopping = barrier.stop();
-    expect(() => barrier.cut()).toThrow(expect.objectContaining({ code: 'ERR_BARRIER_NOT_STOPPED' }));
+    expect(() => barrier.cut()).toThrow(expect.objectContaining({ code: 'ERR_MIGRATION_BARRIER_NOT_STOPPED' }));
     for (const s of streams) s.frames.push(`A.${s.name}.2`); // arrives after the stop: never written
     await stopping;
     expect(barrier.state).toBe('stopped');
@@ -136,7 +136,7 @@ describe('CutoverBarrier', () => {
     barrier.gate('x');
     await barrier.stop();
     barrier.cut();
-    expect(() => barrier.resume()).toThrow(expect.objectContaining({ code: 'ERR_BARRIER_CUT' }));
+    expect(() => barrier.resume()).toThrow(expect.objectContaining({ code: 'ERR_MIGRATION_BARRIER_CUT' }));
   });
 
   it('close (fail-over) rejects waiting B writers and drops A', async () => {
@@ -144,9 +144,9 @@ describe('CutoverBarrier', () => {
     const gate = barrier.gate('Default');
     const waiting = barrier.whenCut();
     barrier.close();
-    await expect(waiting).rejects.toMatchObject({ code: 'ERR_BARRIER_CLOSED' });
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_MIGRATION_BARRIER_CLOSED' });
     expect(gate.enter()).toBe(false);
-    await expect(barrier.whenCut()).rejects.toMatchObject({ code: 'ERR_BARRIER_CLOSED' });
+    await expect(barrier.whenCut()).rejects.toMatchObject({ code: 'ERR_MIGRATION_BARRIER_CLOSED' });
   });
 
   it('a gate added while stopping must stop too; one added after the cut is closed', async () => {
@@ -172,8 +172,8 @@ describe('CutoverBarrier', () => {
     const controller = new AbortController();
     const stopping = barrier.stop({ signal: controller.signal });
     controller.abort();
-    await expect(stopping).rejects.toMatchObject({ code: 'ERR_BARRIER_ABORTED' });
-    expect(() => barrier.cut()).toThrow(expect.objectContaining({ code: 'ERR_BARRIER_NOT_STOPPED' }));
+    await expect(stopping).rejects.toMatchObject({ code: 'ERR_MIGRATION_BARRIER_ABORTED' });
+    expect(() => barrier.cut()).toThrow(expect.objectContaining({ code: 'ERR_MIGRATION_BARRIER_NOT_STOPPED' }));
   });
 
   it('an ended stream does not hold the barrier up', async () => {
@@ -192,6 +192,6 @@ describe('CutoverBarrier', () => {
     const controller = new AbortController();
     const waiting = barrier.whenCut({ signal: controller.signal });
     controller.abort();
-    await expect(waiting).rejects.toMatchObject({ code: 'ERR_BARRIER_ABORTED' });
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_MIGRATION_BARRIER_ABORTED' });
   });
 });

@@ -1,4 +1,5 @@
 import { FrameSplitter, getGeneration, WireFrame, writeFrameHeader, type Frame } from '@handoff/protocol';
+import { parseBackendRef } from '@handoff/types';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,6 +12,8 @@ import {
   type SettledEntry,
 } from '../src/index.js';
 
+/** The migration's two ends, which the drain to the target passes to its policy. */
+const ENDS = { source: parseBackendRef({ id: 'A' }), target: parseBackendRef({ id: 'B' }) };
 let nextId = 0;
 interface TestFrame extends FrameLike {
   readonly n: number;
@@ -51,7 +54,7 @@ describe('MigrationBuffer', () => {
     buffer.offer(frame!);
     chunk.fill(0);
     const out: Frame[] = [];
-    await buffer.drainToTarget(createDrainPolicy<Frame>(), (f) => void out.push(f));
+    await buffer.drainToTarget(createDrainPolicy<Frame>(), (f) => void out.push(f), ENDS);
     expect(out[0]).toBeInstanceOf(WireFrame);
     expect([...out[0]!.payload]).toEqual([1, 2, 3, 4, 5]);
     expect((out[0] as WireFrame).name).toBe('ChatMessage');
@@ -124,7 +127,7 @@ describe('MigrationBuffer', () => {
     buffer.open();
     for (const n of ['Pong', 'ClientMovement', 'ChatMessage', 'ClientReady', 'ClientMovement', 'Pong']) buffer.offer(frame(n));
     const out: string[] = [];
-    await buffer.drainToTarget(createDrainPolicy(), (f) => void out.push(f.descriptor.name));
+    await buffer.drainToTarget(createDrainPolicy(), (f) => void out.push(f.descriptor.name), ENDS);
     expect(out).toEqual(['ChatMessage', 'ClientReady', 'ClientMovement', 'Pong']);
     expect(buffer.ledger()).toMatchObject({ toTarget: 4, dropped: { 'pong-for-source': 1, 'source-bound': 1 } });
     expect(settled.map((e) => [e.seq, e.fate, e.rule])).toEqual([
@@ -143,9 +146,13 @@ describe('MigrationBuffer', () => {
     for (let i = 0; i < 3; i++) buffer.offer(frame());
     let calls = 0;
     await expect(
-      buffer.drainToTarget(createDrainPolicy(), () => {
-        if (++calls === 2) throw new Error('stream reset');
-      }),
+      buffer.drainToTarget(
+        createDrainPolicy(),
+        () => {
+          if (++calls === 2) throw new Error('stream reset');
+        },
+        ENDS,
+      ),
     ).rejects.toThrow('stream reset');
     expect(buffer.ledger()).toMatchObject({ toTarget: 1, pending: 1, dropped: { 'delivery-failed': 1 } });
     buffer.discard('session-ended');
@@ -181,11 +188,11 @@ describe('MigrationBuffer', () => {
 
   it('refuses operations its state does not allow', async () => {
     const buffer = new MigrationBuffer({ budget: new BufferBudget() });
-    await expect(buffer.drainToSource(() => {})).rejects.toMatchObject({ code: 'ERR_BUFFER_STATE' });
+    await expect(buffer.drainToSource(() => {})).rejects.toMatchObject({ code: 'ERR_MIGRATION_BUFFER_STATE' });
     buffer.open();
     expect(() => buffer.open()).toThrow(MigrationError);
     await buffer.drainToSource(() => {});
-    await expect(buffer.drainToTarget(createDrainPolicy(), () => {})).rejects.toMatchObject({ code: 'ERR_BUFFER_STATE' });
+    await expect(buffer.drainToTarget(createDrainPolicy(), () => {}, ENDS)).rejects.toMatchObject({ code: 'ERR_MIGRATION_BUFFER_STATE' });
   });
 
   it('rejects limits that are not positive integers', () => {
@@ -293,8 +300,8 @@ async function runScenario(ops: Op[], limits: { maxPackets: number; maxBytes: nu
         const p =
           step.op === 'drainToSource'
             ? buffer.drainToSource(write(sourceLog, 'source'))
-            : buffer.drainToTarget(createDrainPolicy(), write(targetLog, 'target'));
-        if (!drainable) await expect(p).rejects.toMatchObject({ code: 'ERR_BUFFER_STATE' });
+            : buffer.drainToTarget(createDrainPolicy(), write(targetLog, 'target'), ENDS);
+        if (!drainable) await expect(p).rejects.toMatchObject({ code: 'ERR_MIGRATION_BUFFER_STATE' });
         else {
           drainedToTarget ||= step.op === 'drainToTarget';
           drains.push(p.catch(() => {}));

@@ -1,9 +1,11 @@
+import { parseBackendRef } from '@handoff/types';
 import { describe, expect, it } from 'vitest';
-import { createDrainPolicy, DEFAULT_SOURCE_BOUND, type FrameLike } from '../src/index.js';
+import { createDrainPolicy, DEFAULT_SOURCE_BOUND, type FrameLike, type SourcePongTest } from '../src/index.js';
 
 const f = (name: string, id = 0): FrameLike => ({ id, bytes: new Uint8Array(8), descriptor: { name } });
-const before = { afterClientReady: false };
-const after = { afterClientReady: true };
+const ends = { source: parseBackendRef({ id: 'A' }), target: parseBackendRef({ id: 'B' }) };
+const before = { afterClientReady: false, ...ends };
+const after = { afterClientReady: true, ...ends };
 
 describe('default drain policy', () => {
   const policy = createDrainPolicy();
@@ -13,13 +15,22 @@ describe('default drain policy', () => {
     expect(policy.decide(f('Pong'), after)).toEqual({ action: 'keep' });
   });
 
-  it('asks the ping ledger when it has one, whatever the position, with the migration source', () => {
-    // A stand-in ledger: Ping ids 1 and 2 were sent by A, 3 by B.
+  it('asks the ping ledger when it has one, whatever the position, with the migration source and target', () => {
+    // A stand-in ledger (a SourcePongTest): Ping ids 1 and 2 were sent by A, 3 by B.
     const sentBy = new Map([[1, 'A'], [2, 'A'], [3, 'B']]);
-    const ledger = createDrainPolicy({ isSourcePong: (frame, ctx) => sentBy.get(frame.id) === ctx.source?.id });
-    const ctx = { source: { id: 'A' }, target: { id: 'B' } };
-    expect(ledger.decide(f('Pong', 1), { ...after, ...ctx })).toEqual({ action: 'drop', rule: 'pong-for-source' });
-    expect(ledger.decide(f('Pong', 3), { ...before, ...ctx })).toEqual({ action: 'keep' });
+    const asked: unknown[] = [];
+    const isSourcePong: SourcePongTest = (frame, { source, target }) => {
+      asked.push([frame.id, source.id, target.id]);
+      return sentBy.get(frame.id) === source.id;
+    };
+    const ledger = createDrainPolicy({ isSourcePong });
+    expect(ledger.decide(f('Pong', 1), after)).toEqual({ action: 'drop', rule: 'pong-for-source' });
+    expect(ledger.decide(f('Pong', 3), before)).toEqual({ action: 'keep' });
+    expect(ledger.decide(f('ChatMessage', 1), before)).toEqual({ action: 'keep' });
+    expect(asked).toEqual([
+      [1, 'A', 'B'],
+      [3, 'A', 'B'],
+    ]); // asked only about Pongs
   });
 
   it.each(DEFAULT_SOURCE_BOUND)('drops %s sent in A’s world, keeps it once the client is in B’s', (name) => {

@@ -8,9 +8,8 @@
  */
 import { faultsOf } from '@handoff/transport';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { waitFor } from 'xstate';
 import type { MigrationResult, Phase } from '../src/index.js';
-import { PROXY_SEQ, world, type World } from './support/memory-proxy.js';
+import { A, B, PROXY_SEQ, world, type World } from './support/memory-proxy.js';
 
 const BATCH = ['Pong', 'ClientMovement', 'ChatMessage', 'MouseInteraction'];
 const worlds: World[] = [];
@@ -31,8 +30,18 @@ function chatter(w: World, phases: readonly Phase[]): void {
   });
 }
 
-async function reach(w: World, phase: Phase): Promise<void> {
-  await waitFor(w.proxy.migrator.actor, (s) => s.matches(phase), { timeout: 5_000 });
+/** Resolves once the migrator is in `phase` (at once if it already is), from its phase events. */
+function reach(w: World, phase: Phase): Promise<void> {
+  const migrator = w.proxy.migrator;
+  if (migrator.phase === phase) return Promise.resolve();
+  return new Promise((resolve) => {
+    const off = migrator.on('migration:phase', (e) => {
+      if (e.phase === phase) {
+        off();
+        resolve();
+      }
+    });
+  });
 }
 
 const clientPackets = (received: World['a']['received']) =>
@@ -83,8 +92,8 @@ describe('integration over the memory transport', () => {
     for (const name of BATCH) w.client.send(name);
     // A's replies are reaching the client on both streams before the migration starts.
     await vi.waitFor(() => expect(new Set(w.client.received.filter((r) => r.origin === 'A').map((r) => r.stream)).size).toBe(2));
-    const result = await w.proxy.migrator.migrate({ target: { id: 'B' }, ticket: 'opaque-ticket' });
-    expect(result).toMatchObject({ kind: 'migrated', source: { id: 'A' }, target: { id: 'B' }, cleanup: 'done' });
+    const result = await w.proxy.migrator.migrate({ target: B, ticket: 'opaque-ticket' });
+    expect(result).toMatchObject({ kind: 'migrated', source: A, target: B, cleanup: 'done' });
     for (const name of BATCH) w.client.send(name);
 
     const tally = await expectEveryPacketPlacedOnce(w);
@@ -106,7 +115,7 @@ describe('integration over the memory transport', () => {
   it('Prepare: B never answers the dial; the deadline closes B and the player stays on A', async () => {
     const w = await start({ unresponsive: true });
     chatter(w, ['Prepare']);
-    const result = w.proxy.migrator.migrate({ target: { id: 'B' } });
+    const result = w.proxy.migrator.migrate({ target: B });
     await reach(w, 'Prepare');
     w.proxy.clock.increment(w.proxy.migrator.deadlines.prepare);
     expect(await result).toMatchObject({ kind: 'rolled-back', phase: 'Prepare', reason: { code: 'ERR_MIGRATION_DEADLINE', deadline: 'prepare' } });
@@ -118,7 +127,7 @@ describe('integration over the memory transport', () => {
   it('Auth: B drops the connection on Connect; rolled back with the transport error as cause', async () => {
     const w = await start({ onConnect: 'drop' });
     chatter(w, ['Prepare', 'Auth']);
-    const result = await w.proxy.migrator.migrate({ target: { id: 'B' } });
+    const result = await w.proxy.migrator.migrate({ target: B });
     expect(result).toMatchObject({ kind: 'rolled-back', phase: 'Auth', reason: { code: 'ERR_MIGRATION_STEP_FAILED' } });
     w.client.send('ChatMessage');
     expect([...(await expectEveryPacketPlacedOnce(w)).keys()]).toEqual(['A']);
@@ -127,7 +136,7 @@ describe('integration over the memory transport', () => {
   it('Sync: B never sends JoinWorld; the sync deadline closes B and the player stays on A', async () => {
     const w = await start({ joinWorld: false });
     chatter(w, ['Sync']);
-    const result = w.proxy.migrator.migrate({ target: { id: 'B' } });
+    const result = w.proxy.migrator.migrate({ target: B });
     await reach(w, 'Sync');
     w.proxy.clock.increment(w.proxy.migrator.deadlines.sync);
     expect(await result).toMatchObject({ kind: 'rolled-back', phase: 'Sync', reason: { deadline: 'sync' } });
@@ -143,7 +152,7 @@ describe('integration over the memory transport', () => {
     await w.a.burst(6, 'SetChunk', 60_000);
     w.proxy.freezeUntilBuffered = BATCH.length;
     chatter(w, ['Freeze']);
-    const result = w.proxy.migrator.migrate({ target: { id: 'B' } });
+    const result = w.proxy.migrator.migrate({ target: B });
     await reach(w, 'Freeze');
     await vi.waitFor(() => expect(w.proxy.migrator.ledger()!.accepted).toBe(BATCH.length));
     expect(w.proxy.migrator.phase).toBe('Freeze'); // the barrier cannot stop the stalled stream
@@ -163,7 +172,7 @@ describe('integration over the memory transport', () => {
     w.proxy.migrator.on('migration:phase', (e) => {
       if (e.phase === 'Freeze') for (let i = 0; i < 8; i++) w.client.send('ChatMessage');
     });
-    const result = await w.proxy.migrator.migrate({ target: { id: 'B' } });
+    const result = await w.proxy.migrator.migrate({ target: B });
     expect(result).toMatchObject({ kind: 'rolled-back', phase: 'Freeze', reason: { code: 'ERR_MIGRATION_BUFFER_OVERFLOW', overflow: { scope: 'migration', dimension: 'packets' } } });
     const tally = await expectEveryPacketPlacedOnce(w);
     expect([...tally.keys()]).toEqual(['A']);
@@ -180,7 +189,7 @@ describe('integration over the memory transport', () => {
         w.proxy.targetLost = true;
       }
     });
-    const result = await w.proxy.migrator.migrate({ target: { id: 'B' } });
+    const result = await w.proxy.migrator.migrate({ target: B });
     expect(result).toMatchObject({ kind: 'referred', phase: 'Cutover', reason: { code: 'ERR_MIGRATION_STEP_FAILED', cause: 'ERR_TRANSPORT_CONNECTION_LOST' } });
     expect(w.proxy.migrator.closed).toBe(true);
     await vi.waitFor(() => expect(w.client.received.some((r) => r.name === 'ClientReferral')).toBe(true));
@@ -198,7 +207,7 @@ describe('integration over the memory transport', () => {
     w.proxy.migrator.on('migration:phase', (e) => {
       if (e.phase === 'Cutover') faultsOf(w.client.conn).drop();
     });
-    const result = w.proxy.migrator.migrate({ target: { id: 'B' } });
+    const result = w.proxy.migrator.migrate({ target: B });
     // Writes to a dropped client may hang rather than fail: the deadlines bound every step.
     await reach(w, 'Failed');
     for (let i = 0; i < 4 && !w.proxy.migrator.closed; i++) {
@@ -219,7 +228,7 @@ describe('integration over the memory transport', () => {
     w.proxy.migrator.on('migration:phase', (e) => {
       if (e.phase === 'Resume') faultsOf(w.proxy.b!.conn).drop();
     });
-    const result = await w.proxy.migrator.migrate({ target: { id: 'B' } });
+    const result = await w.proxy.migrator.migrate({ target: B });
     expect(result).toMatchObject({ kind: 'referred', phase: 'Resume', reason: { code: 'ERR_MIGRATION_STEP_FAILED' } });
     const tally = await expectEveryPacketPlacedOnce(w, ['B']);
     // The drain met the policy first (the Pong and the MouseInteraction were A's), then the dead B.
@@ -236,11 +245,11 @@ describe('integration over the memory transport', () => {
     w.proxy.migrator.on('migration:phase', (e) => {
       if (e.phase === 'Cleanup') faultsOf(w.proxy.a.conn).blackhole();
     });
-    const result = w.proxy.migrator.migrate({ target: { id: 'B' } });
+    const result = w.proxy.migrator.migrate({ target: B });
     await reach(w, 'Cleanup');
     w.proxy.clock.increment(w.proxy.migrator.deadlines.cleanup);
     expect(await result).toMatchObject({ kind: 'migrated', cleanup: 'deadline' });
-    expect(w.proxy.migrator.backend).toEqual({ id: 'B' });
+    expect(w.proxy.migrator.backend).toEqual(B);
     const tally = await expectEveryPacketPlacedOnce(w, ['A']);
     expect(tally.get('B')).toBeGreaterThan(0);
   });
@@ -251,7 +260,7 @@ describe('integration over the memory transport', () => {
     w.proxy.migrator.on('migration:phase', (e) => {
       if (e.phase === 'Sync') faultsOf(w.proxy.a.conn).drop();
     });
-    const result = w.proxy.migrator.migrate({ target: { id: 'B' } });
+    const result = w.proxy.migrator.migrate({ target: B });
     expect(await result).toMatchObject({ kind: 'referred', reason: { code: 'ERR_MIGRATION_SOURCE_LOST' } });
     await expectEveryPacketPlacedOnce(w, ['A']);
   });

@@ -8,18 +8,18 @@ import { getAdjacencyMap, getShortestPaths } from '@xstate/graph';
 import { describe, expect, it } from 'vitest';
 import { __unsafe_getAllOwnEventDescriptors, type AnyStateMachine, type AnyStateNode, type AnyTransitionDefinition } from 'xstate';
 import { PAUSE_BACKEND_READS, rollbackRules, type MigrationEmitted } from '../src/index.js';
-import { A, B, C, OFF, controllableMachine, flush, harness, type ActorId, type Harness } from './support/controllable.js';
+import { A, B, C, OFF, SESSION, StepError, flush, harness, mid, type ActorId, type Harness } from './support/controllable.js';
 
 /** The whole-migration deadline is exercised by explicit events here; its real timer in machine.test.ts. */
 const PATH_DEADLINES = { migration: 1e9 };
 
 const variants = [
-  { type: 'migrate', migrationId: 'm1', target: B },
-  { type: 'migrate', migrationId: 'm2', target: A },
-  { type: 'migrate', migrationId: 'm3', target: OFF },
-  { type: 'abort', migrationId: 'm1', reason: 'operator abort' },
-  { type: 'deadline.migration', migrationId: 'm1' },
-  { type: 'buffer.overflow', migrationId: 'm1', scope: 'global', dimension: 'bytes' },
+  { type: 'migrate', migrationId: mid('m1'), target: B },
+  { type: 'migrate', migrationId: mid('m2'), target: A },
+  { type: 'migrate', migrationId: mid('m3'), target: OFF },
+  { type: 'abort', migrationId: mid('m1'), reason: 'operator abort' },
+  { type: 'deadline.migration', migrationId: mid('m1') },
+  { type: 'buffer.overflow', migrationId: mid('m1'), scope: 'global', dimension: 'bytes' },
   { type: 'source.lost', reason: 'A went away' },
   { type: 'xstate.done.actor.beforeMigrate', output: { action: 'allow' } },
   { type: 'xstate.done.actor.beforeMigrate', output: { action: 'deny', reason: 'maintenance' } },
@@ -42,13 +42,20 @@ const events = (state: Parameters<typeof __unsafe_getAllOwnEventDescriptors>[0])
 
 const template = harness(PATH_DEADLINES);
 const machine = template.machine;
-const input = { session: { id: 'session-1' }, backend: A, deadlines: template.deadlines };
+const input = { session: SESSION, backend: A, deadlines: template.deadlines };
 template.actor.stop();
 
-/** States that differ only in failure details share a key; backend, failing phase and target are kept apart. */
+/** States that differ only in failure details share a key; backend, failing phase, target (and, where it routes, the failure hook's decision) are kept apart. */
 type Snap = ReturnType<typeof template.actor.getSnapshot>;
 const coarse = (s: Snap) =>
-  JSON.stringify([s.value, s.context.backend.id, s.context.migration?.failure?.phase ?? null, s.context.migration?.target.id ?? null]);
+  JSON.stringify([
+    s.value,
+    s.context.backend.id,
+    s.context.migration?.failure?.phase ?? null,
+    s.context.migration?.target.id ?? null,
+    // The hook's decision routes only out of failingOver; elsewhere it would only multiply states.
+    s.matches({ Failed: 'failingOver' }) ? (s.context.migration?.fallback?.action ?? null) : null,
+  ]);
 
 const traversal = { input, events, serializeState: coarse } as never;
 /** @xstate/graph's generics do not follow typed `emitted`; the logic is the same object. */
@@ -91,7 +98,7 @@ async function apply(h: Harness, event: Ev): Promise<void> {
   const error = /^xstate\.error\.actor\.(.+)$/.exec(event.type);
   if (error) {
     const e = event.error as { code: string; message: string };
-    return h.reject(error[1] as ActorId, Object.assign(new Error(e.message), { code: e.code }));
+    return h.reject(error[1] as ActorId, new StepError(e.code, e.message));
   }
   const after = /^xstate\.after\.([^.]+)\./.exec(event.type);
   if (after) return h.advance(h.deadlines[after[1] as keyof typeof h.deadlines]);
@@ -140,7 +147,7 @@ function checkStep(h: Harness, before: Snap, event: Ev, emittedBefore: number): 
   // A request is either taken (it becomes the in-flight migration) or refused, exactly once.
   if (event.type === 'migrate') {
     const refusals = news.filter((e) => e.type === 'migration:refused' && e.refusal.migrationId === event.migrationId);
-    const accepted = after.context.migration?.id === event.migrationId && before.context.migration === null;
+    const accepted = after.context.migration?.migrationId === event.migrationId && before.context.migration === null;
     expect(refusals.length + (accepted ? 1 : 0)).toBe(1);
     if (before.context.migration !== null) expect(refusals).toMatchObject([{ refusal: { refusal: 'already-migrating' } }]);
   }
@@ -149,8 +156,8 @@ function checkStep(h: Harness, before: Snap, event: Ev, emittedBefore: number): 
   if (ended && after.context.migration === null) {
     const reports = news.filter(
       (e) =>
-        (e.type === 'migration:outcome' && e.outcome.migrationId === ended.id) ||
-        (e.type === 'migration:refused' && e.refusal.migrationId === ended.id),
+        (e.type === 'migration:outcome' && e.outcome.migrationId === ended.migrationId) ||
+        (e.type === 'migration:refused' && e.refusal.migrationId === ended.migrationId),
     );
     expect(reports).toHaveLength(1);
     const report = reports[0]!;
@@ -204,13 +211,10 @@ describe('migration machine: paths generated from the definition', () => {
     // Guard against a vacuous checkStep: feed it a snapshot that breaks the rule.
     const h = harness(PATH_DEADLINES);
     const before = h.actor.getSnapshot();
-    h.actor.send({ type: 'migrate', migrationId: 'm1', target: B });
+    h.actor.send({ type: 'migrate', migrationId: mid('m1'), target: B });
     await flush();
     const broken = { ...h, actor: { getSnapshot: () => ({ ...h.actor.getSnapshot(), matches: () => true }) } } as unknown as Harness;
     expect(() => checkStep(broken, before, { type: 'noop' }, 0)).toThrow();
     h.actor.stop();
   });
 });
-
-// Keep the pending map type referenced for readers of this file.
-void controllableMachine;

@@ -1,24 +1,31 @@
+import { parseBackendRef, parseClientUuid, parseSessionId } from '@handoff/types';
 import { SimulatedClock } from 'xstate';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   BufferBudget,
   createMigrator,
   deny,
   disconnect,
   forwardThroughGate,
+  isMigrationError,
   redirect,
   type ClientRoute,
   type FrameLike,
   type MigrationSteps,
-  type MigratorInit,
+  type Migrator,
+  type MigratorOptions,
+  type MigratorSnapshot,
+  type PersistedMigrator,
   type SettledEntry,
   type StepContext,
 } from '../src/index.js';
+import { StepError } from './support/controllable.js';
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
-const A = { id: 'A' };
-const B = { id: 'B' };
-const C = { id: 'C' };
+const A = parseBackendRef({ id: 'A' });
+const B = parseBackendRef({ id: 'B' });
+const C = parseBackendRef({ id: 'C' });
+const CLIENT_UUID = '6f1d2c3b-0a9e-4f8d-8c7b-5a4e3d2c1b0a';
 
 let n = 0;
 interface F extends FrameLike {
@@ -45,14 +52,14 @@ function fake(over: Partial<MigrationSteps<F>> = {}): Fake {
     log.push(name);
   };
   const steps: MigrationSteps<F> = {
-    connect: rec('connect'),
-    authenticate: rec('authenticate'),
+    prepare: rec('prepare'),
+    auth: rec('auth'),
     sync: rec('sync'),
     cutover: rec('cutover'),
     cleanup: rec('cleanup'),
     closeTarget: rec('closeTarget'),
-    refer: rec('refer'),
-    disconnect: rec('disconnect'),
+    sendReferral: rec('sendReferral'),
+    sendDisconnect: rec('sendDisconnect'),
     sendToSource: (f) => void toA.push(f.n),
     sendToTarget: (f) => void toB.push(f.n),
     ...over,
@@ -60,12 +67,27 @@ function fake(over: Partial<MigrationSteps<F>> = {}): Fake {
   return { log, toA, toB, steps, contexts };
 }
 
-function migrator(f: Fake, init: Partial<MigratorInit<F>> = {}) {
-  return createMigrator<F>({ session: { id: 'session-1', playerId: 'uuid-1' }, backend: A, steps: f.steps, budget: new BufferBudget(), ...init });
+/** Every migrator a test makes is stopped after it (one live migrator per session id). */
+const live: Migrator<F>[] = [];
+afterEach(() => {
+  for (const m of live.splice(0)) m.stop();
+});
+
+function migrator(f: Fake, init: Partial<MigratorOptions<F>> & { session?: { id: string } } = {}): Migrator<F> {
+  const { session, ...rest } = init;
+  const m = createMigrator<F>({
+    session: { id: parseSessionId(session?.id ?? 'session-1'), clientUuid: parseClientUuid(CLIENT_UUID) },
+    backend: A,
+    steps: f.steps,
+    budget: new BufferBudget(),
+    ...rest,
+  });
+  live.push(m);
+  return m;
 }
 
 /** What the forwarding loop would do with a route (hold: wait, then route again). */
-async function deliver(m: ReturnType<typeof migrator>, fr: F, toA: number[], toB: number[]): Promise<ClientRoute['action']> {
+async function deliver(m: Migrator<F>, fr: F, toA: number[], toB: number[]): Promise<ClientRoute['action']> {
   for (;;) {
     const r = m.clientFrame(fr);
     if (r.action === 'hold') {
@@ -80,7 +102,7 @@ async function deliver(m: ReturnType<typeof migrator>, fr: F, toA: number[], toB
 describe('Migrator: a migration that succeeds', () => {
   it('forwards to A, buffers from Freeze, drains to B by policy, then forwards to B', async () => {
     const settled: SettledEntry<F>[] = [];
-    let m!: ReturnType<typeof migrator>;
+    let m!: Migrator<F>;
     const sentDuringFreeze: F[] = [];
     const f = fake({
       freeze: async () => {
@@ -113,9 +135,9 @@ describe('Migrator: a migration that succeeds', () => {
       [chat, 'target', undefined],
       [ready, 'target', undefined],
     ]);
-    expect(f.log).toEqual(['connect', 'authenticate', 'sync', 'cleanup']);
+    expect(f.log).toEqual(['prepare', 'auth', 'sync', 'cleanup']);
     expect(m.backend).toEqual(B);
-    expect(m.migration).toBeNull();
+    expect(m.snapshot().migration).toBeNull();
   });
 
   it("cuts only once every A stream stopped at a frame boundary, and B's writer waits for the cut", async () => {
@@ -168,7 +190,7 @@ describe('Migrator: a migration that succeeds', () => {
 
 describe('Migrator: rolling back', () => {
   it('a failure in Freeze delivers the buffered packets to A in order, resumes A and closes B', async () => {
-    let m!: ReturnType<typeof migrator>;
+    let m!: Migrator<F>;
     const buffered: number[] = [];
     const f = fake({
       freeze: async () => {
@@ -177,7 +199,7 @@ describe('Migrator: rolling back', () => {
           buffered.push(fr.n);
           m.clientFrame(fr);
         }
-        throw Object.assign(new Error('stream reset'), { code: 'ERR_STREAM_RESET' });
+        throw new StepError('ERR_STREAM_RESET', 'stream reset');
       },
     });
     m = migrator(f);
@@ -199,7 +221,7 @@ describe('Migrator: rolling back', () => {
   });
 
   it('an overflow rolls back; the packet that did not fit waits with the caller and then goes to A, after the rest', async () => {
-    let m!: ReturnType<typeof migrator>;
+    let m!: Migrator<F>;
     const order: number[] = [];
     const routes: Promise<unknown>[] = [];
     const f = fake({
@@ -220,10 +242,10 @@ describe('Migrator: rolling back', () => {
   });
 
   it('a step failure before Freeze closes B and stays on A; nothing was buffered', async () => {
-    const f = fake({ authenticate: async () => Promise.reject(new Error('bad ticket')) });
+    const f = fake({ auth: async () => Promise.reject(new Error('bad ticket')) });
     const m = migrator(f);
     expect(await m.migrate({ target: B })).toMatchObject({ kind: 'rolled-back', phase: 'Auth' });
-    expect(f.log).toEqual(['connect', 'closeTarget']);
+    expect(f.log).toEqual(['prepare', 'closeTarget']);
     expect(m.clientFrame(frame())).toEqual({ action: 'forward', backend: A });
   });
 
@@ -254,7 +276,7 @@ describe('Migrator: rolling back', () => {
 
 describe('Migrator: failing over after the cut', () => {
   it('refers by default, drops what is still buffered under a named rule, and closes the session', async () => {
-    let m!: ReturnType<typeof migrator>;
+    let m!: Migrator<F>;
     const f = fake({
       freeze: async () => {
         m.clientFrame(frame());
@@ -266,27 +288,27 @@ describe('Migrator: failing over after the cut', () => {
     m = migrator(f, { onBufferSettled: (e) => settled.push(e) });
     const outcome = await m.migrate({ target: B });
     expect(outcome).toMatchObject({ kind: 'referred', phase: 'Cutover', reason: { message: 'B vanished' } });
-    expect(f.log.at(-1)).toBe('refer');
-    expect(f.contexts.get('refer')!.barrier.state).toBe('cut');
+    expect(f.log.at(-1)).toBe('sendReferral');
+    expect(f.contexts.get('sendReferral')!.barrier.state).toBe('cut');
     expect(settled.map((e) => e.rule)).toEqual(['session-ended', 'session-ended']);
     expect(m.closed).toBe(true);
     expect(m.clientFrame(frame())).toEqual({ action: 'drop', rule: 'session-ended' });
     expect(await m.migrate({ target: C })).toMatchObject({ refusal: 'session-closed' });
   });
 
-  it('disconnects when there is no refer step, or when the failure hook says so (with its message)', async () => {
+  it('disconnects when there is no sendReferral step, or when the failure hook says so (with its message)', async () => {
     const noRefer = fake({ cutover: async () => Promise.reject(new Error('x')) });
-    delete (noRefer.steps as { refer?: unknown }).refer;
+    delete (noRefer.steps as { sendReferral?: unknown }).sendReferral;
     expect(await migrator(noRefer).migrate({ target: B })).toMatchObject({ kind: 'disconnected' });
 
     const hooked = fake({ cutover: async () => Promise.reject(new Error('x')) });
-    const m = migrator(hooked, { hooks: { onFailure: ({ failure, canRefer }) => (canRefer && failure.phase === 'Cutover' ? disconnect('Please rejoin') : disconnect()) } });
+    const m = migrator(hooked, { session: { id: 'session-2' }, hooks: { onFailure: ({ failure, canRefer }) => (canRefer && failure.phase === 'Cutover' ? disconnect('Please rejoin') : disconnect()) } });
     expect(await m.migrate({ target: B })).toMatchObject({ kind: 'disconnected', message: 'Please rejoin' });
-    expect((hooked.contexts.get('disconnect') as unknown as { message: string }).message).toBe('Please rejoin');
+    expect((hooked.contexts.get('sendDisconnect') as unknown as { message: string }).message).toBe('Please rejoin');
   });
 
   it('losing A mid-migration fails over', async () => {
-    let m!: ReturnType<typeof migrator>;
+    let m!: Migrator<F>;
     const f = fake({ sync: async () => void m.sourceLost('A crashed') });
     m = migrator(f);
     expect(await m.migrate({ target: B })).toMatchObject({ kind: 'referred', reason: { code: 'ERR_MIGRATION_SOURCE_LOST', message: 'A crashed' } });
@@ -308,8 +330,8 @@ describe('Migrator: requests, hooks and events', () => {
 
   it('refuses a target whose pool is disabled', async () => {
     const m = migrator(fake(), { isPoolEnabled: (t) => t.pool !== 'event' });
-    expect(await m.migrate({ target: { id: 'E', pool: 'event' } })).toMatchObject({ refusal: 'pool-disabled' });
-    expect(await m.migrate({ target: { id: 'F', pool: 'games' } })).toMatchObject({ kind: 'migrated' });
+    expect(await m.migrate({ target: parseBackendRef({ id: 'E', pool: 'event' }) })).toMatchObject({ refusal: 'pool-disabled' });
+    expect(await m.migrate({ target: parseBackendRef({ id: 'F', pool: 'games' }) })).toMatchObject({ kind: 'migrated' });
   });
 
   it('pauses B reads while the awaited hook runs, and honours deny and redirect', async () => {
@@ -353,7 +375,7 @@ describe('Migrator: requests, hooks and events', () => {
     expect(errors).toContain('migration listener rejected');
   });
 
-  it('never puts the ticket in the snapshot, events, outcome or logs; the connect step gets it', async () => {
+  it('never puts the ticket in the snapshot, events, outcome or logs; the prepare step gets it', async () => {
     const ticket = 'TICKET-BODY-5f1c-SECRET';
     const lines: string[] = [];
     const sink = (obj: object, msg?: string) => void lines.push(JSON.stringify(obj) + (msg ?? ''));
@@ -363,9 +385,19 @@ describe('Migrator: requests, hooks and events', () => {
     m.on('migration:phase', (e) => emitted.push(e));
     m.on('migration:outcome', (e) => emitted.push(e));
     let snapshots = '';
-    m.actor.subscribe((s) => (snapshots += JSON.stringify(s.toJSON())));
+    // Every public view of the migrator, at every phase and inside every step.
+    m.on('migration:phase', () => (snapshots += JSON.stringify(m.snapshot())));
+    for (const name of ['prepare', 'auth', 'closeTarget'] as const) {
+      const step = f.steps[name];
+      f.steps[name] = async (ctx) => {
+        snapshots += JSON.stringify(m.snapshot()) + JSON.stringify(ctx.migration);
+        return step(ctx);
+      };
+    }
     const outcome = await m.migrate({ target: B, ticket });
-    expect(f.contexts.get('connect')!.request.ticket).toBe(ticket);
+    snapshots += JSON.stringify(m.snapshot()) + JSON.stringify(m.persist());
+    expect(f.contexts.get('prepare')!.request.ticket).toBe(ticket);
+    expect(snapshots).toContain('"phase":"Sync"');
     expect(JSON.stringify([outcome, emitted, lines]) + snapshots).not.toContain(ticket);
     expect(lines.length).toBeGreaterThan(0);
   });
@@ -374,12 +406,12 @@ describe('Migrator: requests, hooks and events', () => {
 describe('Migrator: drain policy context', () => {
   it("gives the policy each migration's source and target, so one ping-ledger predicate serves every migration", async () => {
     const seen: string[] = [];
-    let m!: ReturnType<typeof migrator>;
+    let m!: Migrator<F>;
     const f = fake({ freeze: async () => void m.clientFrame(frame('Pong')) });
     m = migrator(f, {
       drainPolicy: {
-        isSourcePong: (_, ctx) => {
-          seen.push(`${ctx.source?.id}->${ctx.target?.id}`);
+        isSourcePong: (_, ends) => {
+          seen.push(`${ends.source.id}->${ends.target.id}`);
           return true;
         },
       },
@@ -392,27 +424,165 @@ describe('Migrator: drain policy context', () => {
 });
 
 describe('Migrator: many sessions', () => {
-  it('migrators share one machine but each runs only its own steps, even given the same session object', async () => {
-    const session = { id: 'same' };
+  it('migrators share one machine but each runs only its own steps', async () => {
     const one = fake();
-    const two = fake({ authenticate: async () => Promise.reject(new Error('two fails')) });
+    const two = fake({ auth: async () => Promise.reject(new Error('two fails')) });
     const [r1, r2] = await Promise.all([
-      migrator(one, { session }).migrate({ target: B }),
-      migrator(two, { session }).migrate({ target: C }),
+      migrator(one, { session: { id: 'one' } }).migrate({ target: B }),
+      migrator(two, { session: { id: 'two' } }).migrate({ target: C }),
     ]);
     expect(r1).toMatchObject({ kind: 'migrated', target: B });
     expect(r2).toMatchObject({ kind: 'rolled-back', phase: 'Auth', target: C });
-    expect(one.log).toEqual(['connect', 'authenticate', 'sync', 'cutover', 'cleanup']);
-    expect(two.log).toEqual(['connect', 'closeTarget']);
-    expect(one.contexts.get('connect')!.migration.target).toEqual(B);
+    expect(one.log).toEqual(['prepare', 'auth', 'sync', 'cutover', 'cleanup']);
+    expect(two.log).toEqual(['prepare', 'closeTarget']);
+    expect(one.contexts.get('prepare')!.migration.target).toEqual(B);
+    expect(one.contexts.get('prepare')!.migration.session.id).toBe('one');
+  });
+
+  it('refuses a second live migrator for the same session id; once the first is stopped the id is free', async () => {
+    const first = migrator(fake(), { session: { id: 'same' } });
+    expect(() => migrator(fake(), { session: { id: 'same' } })).toThrow(
+      expect.objectContaining({ name: 'MigrationError', code: 'ERR_MIGRATION_DUPLICATE_SESSION' }),
+    );
+    expect(await first.migrate({ target: B })).toMatchObject({ kind: 'migrated' }); // the refused one took nothing over
+    first.stop();
+    const second = fake();
+    expect(await migrator(second, { session: { id: 'same' } }).migrate({ target: C })).toMatchObject({ kind: 'migrated', source: A });
+    expect(second.log).toEqual(['prepare', 'auth', 'sync', 'cutover', 'cleanup']);
+  });
+});
+
+describe('Migrator: snapshots', () => {
+  it('snapshot() is a read-only, JSON-safe view: phase, state, backend and the in-flight migration', async () => {
+    let seen!: MigratorSnapshot;
+    let m!: Migrator<F>;
+    const f = fake({ freeze: async () => void (seen = m.snapshot()) });
+    m = migrator(f);
+    expect(m.snapshot()).toEqual({ session: m.session, backend: A, phase: 'Idle', state: 'Idle.ready', closed: false, migration: null });
+    const outcome = await m.migrate({ target: B });
+    expect(seen).toEqual({
+      session: { id: 'session-1', clientUuid: CLIENT_UUID },
+      backend: A,
+      phase: 'Freeze',
+      state: 'Freeze.freezing',
+      closed: false,
+      migration: { migrationId: outcome.migrationId, source: A, target: B, phase: 'Freeze', failure: null },
+    });
+    expect(JSON.parse(JSON.stringify(seen))).toEqual(seen);
+    (seen.backend as { id: string }).id = 'tampered';
+    expect(m.snapshot()).toMatchObject({ backend: B, phase: 'Idle', migration: null });
+  });
+
+  it('a persisted snapshot, rehydrated into a new migrator, carries on and completes a migration', async () => {
+    const first = migrator(fake());
+    await first.migrate({ target: B });
+    const stored = JSON.stringify(first.persist());
+    expect(stored).not.toContain('steps');
+    first.stop();
+
+    const f = fake();
+    const restored = createMigrator<F>({ snapshot: JSON.parse(stored) as PersistedMigrator, steps: f.steps, budget: new BufferBudget() });
+    live.push(restored);
+    expect(restored.session).toEqual(first.session);
+    expect(restored.backend).toEqual(B);
+    expect(restored.snapshot()).toMatchObject({ phase: 'Idle', state: 'Idle.ready', closed: false });
+    const gate = restored.gate('Default');
+    const outcome = await restored.migrate({ target: C });
+    expect(outcome).toMatchObject({ kind: 'migrated', source: B, target: C, cleanup: 'done' });
+    expect(f.log).toEqual(['prepare', 'auth', 'sync', 'cutover', 'cleanup']);
+    expect(gate.state).toBe('closed'); // its barrier ran
+    expect(restored.backend).toEqual(C);
+  });
+
+  it('a restored migrator keeps the deadlines it was persisted with, unless told otherwise', () => {
+    const first = migrator(fake(), { deadlines: { sync: 12_345 } });
+    const snapshot = first.persist();
+    first.stop();
+    const same = createMigrator<F>({ snapshot, steps: fake().steps });
+    expect(same.deadlines.sync).toBe(12_345);
+    same.stop();
+    const other = createMigrator<F>({ snapshot, steps: fake().steps, deadlines: { sync: 5_000 } });
+    expect(other.deadlines.sync).toBe(5_000);
+    other.stop();
+  });
+
+  it('a session that ended (referral) persists as closed, and the restored migrator refuses every request', async () => {
+    const m = migrator(fake({ cutover: async () => Promise.reject(new Error('B vanished')) }));
+    expect(await m.migrate({ target: B })).toMatchObject({ kind: 'referred' });
+    const snapshot = m.persist();
+    expect(snapshot).toMatchObject({ closed: true, backend: A });
+    m.stop();
+    const restored = createMigrator<F>({ snapshot, steps: fake().steps });
+    live.push(restored);
+    expect(restored.closed).toBe(true);
+    expect(await restored.migrate({ target: C })).toMatchObject({ kind: 'refused', refusal: 'session-closed' });
+  });
+
+  it('persist() refuses while a migration is in flight; a snapshot that does not match or was tampered with is refused', async () => {
+    let m!: Migrator<F>;
+    let inFlight: unknown;
+    const f = fake({
+      sync: async () => {
+        try {
+          m.persist();
+        } catch (error) {
+          inFlight = error;
+        }
+      },
+    });
+    m = migrator(f);
+    await m.migrate({ target: B });
+    expect(isMigrationError(inFlight, 'ERR_MIGRATION_IN_FLIGHT')).toBe(true);
+    const snapshot = m.persist();
+    m.stop();
+    const config = expect.objectContaining({ code: 'ERR_MIGRATION_CONFIG' });
+    expect(() => createMigrator<F>({ snapshot, session: { id: parseSessionId('someone-else') }, steps: f.steps })).toThrow(config);
+    expect(() => createMigrator<F>({ snapshot, backend: A, steps: f.steps })).toThrow(config); // the snapshot says B
+    expect(() => createMigrator<F>({ snapshot: { ...snapshot, backend: { id: 'not a backend id!' } } as never, steps: f.steps })).toThrow(config);
+    expect(() => createMigrator<F>({ snapshot: { ...snapshot, version: 2 } as never, steps: f.steps })).toThrow(config);
+    expect(() => createMigrator<F>({ snapshot: { ...snapshot, deadlines: { ...snapshot.deadlines, resume: -1 } }, steps: f.steps })).toThrow(config);
+  });
+});
+
+describe('Migrator: bad input', () => {
+  it('createMigrator refuses an invalid session or backend id (ERR_MIGRATION_CONFIG, the parser error as cause)', () => {
+    const f = fake();
+    let error: unknown;
+    try {
+      createMigrator<F>({ session: { id: 'has spaces' as never }, backend: A, steps: f.steps });
+    } catch (e) {
+      error = e;
+    }
+    expect(isMigrationError(error, 'ERR_MIGRATION_CONFIG')).toBe(true);
+    expect((error as Error).cause).toMatchObject({ code: 'ERR_TYPES_INVALID_ID' });
+    expect(() => createMigrator<F>({ session: { id: parseSessionId('s-ok') }, backend: { id: '' } as never, steps: f.steps })).toThrow(
+      expect.objectContaining({ code: 'ERR_MIGRATION_CONFIG' }),
+    );
+  });
+
+  it('migrate() rejects a malformed request (ERR_MIGRATION_INVALID_REQUEST) and starts nothing', async () => {
+    const f = fake();
+    const m = migrator(f);
+    await expect(m.migrate({ target: { id: 'no such/id' } as never })).rejects.toMatchObject({ code: 'ERR_MIGRATION_INVALID_REQUEST' });
+    await expect(m.migrate({ target: B, ticket: { body: 'x' } as never })).rejects.toMatchObject({ code: 'ERR_MIGRATION_INVALID_REQUEST' });
+    expect(f.log).toEqual([]);
+    expect(m.snapshot().migration).toBeNull();
+    expect(await m.migrate({ target: B })).toMatchObject({ kind: 'migrated' });
+  });
+
+  it('a beforeMigrate hook that redirects to an invalid backend denies the request', async () => {
+    const f = fake();
+    const m = migrator(f, { hooks: { beforeMigrate: () => redirect({ id: '' } as never) } });
+    expect(await m.migrate({ target: B })).toMatchObject({ kind: 'refused', refusal: 'denied', reason: 'beforeMigrate hook failed' });
+    expect(f.log).toEqual([]);
   });
 });
 
 describe('Migrator: shared budget and stopping', () => {
   it('one budget bounds every concurrent migration', async () => {
     const budget = new BufferBudget({ maxPackets: 3 });
-    let one!: ReturnType<typeof migrator>;
-    let two!: ReturnType<typeof migrator>;
+    let one!: Migrator<F>;
+    let two!: Migrator<F>;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const fOne = fake({ freeze: async () => void [1, 2, 3].forEach(() => one.clientFrame(frame())), cutover: () => gate });
@@ -430,7 +600,7 @@ describe('Migrator: shared budget and stopping', () => {
 
   it('stop() mid-migration settles migrate(), aborts the running step, and returns the budget', async () => {
     const budget = new BufferBudget();
-    let m!: ReturnType<typeof migrator>;
+    let m!: Migrator<F>;
     let aborted = false;
     const f = fake({
       freeze: async (ctx) => {

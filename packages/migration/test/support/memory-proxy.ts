@@ -7,6 +7,7 @@
  * inject faults in it.
  */
 import { FrameSplitter, getGeneration, writeFrameHeader, type Frame } from '@handoff/protocol';
+import { parseBackendRef, parseClientUuid, parseSessionId } from '@handoff/types';
 import { faultsOf, memory, type BidiStream, type Connection, type MemoryTransport, type ReceiveStream } from '@handoff/transport';
 import { SimulatedClock } from 'xstate';
 import {
@@ -15,9 +16,16 @@ import {
   forwardThroughGate,
   type MigrationSteps,
   type Migrator,
-  type MigratorInit,
+  type MigratorOptions,
   type StepContext,
 } from '../../src/index.js';
+import { StepError } from './controllable.js';
+
+/** Backends A and B as the proxy routes them. */
+export const A = parseBackendRef({ id: 'A' });
+export const B = parseBackendRef({ id: 'B' });
+/** Each simulated proxy's session gets its own id (one live migrator per session id). */
+let sessions = 0;
 
 const registry = getGeneration('G3').registry;
 const ORIGIN = { A: 0x41, B: 0x42, proxy: 0x50, client: 0x43 } as const;
@@ -59,7 +67,7 @@ async function nextFrame(frames: AsyncGenerator<Frame>, signal: AbortSignal): Pr
   const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
   aborted.catch(() => {});
   const r = await Promise.race([frames.next(), aborted]);
-  if (r.done) throw Object.assign(new Error('backend stream ended'), { code: 'ERR_TEST_STREAM_ENDED' });
+  if (r.done) throw new StepError('ERR_TEST_STREAM_ENDED', 'backend stream ended');
   return r.value;
 }
 
@@ -231,7 +239,7 @@ export class SimProxy {
     this.fates.set(seq, [...(this.fates.get(seq) ?? []), fate]);
   }
 
-  async start(client: SimClient, init: Partial<MigratorInit<Frame>> = {}, stepOverrides: Partial<MigrationSteps<Frame>> = {}): Promise<void> {
+  async start(client: SimClient, init: Partial<MigratorOptions<Frame>> = {}, stepOverrides: Partial<MigrationSteps<Frame>> = {}): Promise<void> {
     const listener = await this.transport.listen({ address: { host: 'proxy', port: 5520 } });
     const [conn] = await Promise.all([listener.accept(), client.connect(this.transport)]);
     this.clientConn = conn;
@@ -250,8 +258,8 @@ export class SimProxy {
     });
 
     this.migrator = createMigrator<Frame>({
-      session: { id: 'session-1', playerId: '00000000-0000-0000-0000-000000000001' },
-      backend: { id: 'A' },
+      session: { id: parseSessionId(`session-${++sessions}`), clientUuid: parseClientUuid('00000000-0000-0000-0000-000000000001') },
+      backend: A,
       budget: new BufferBudget(),
       clock: this.clock,
       steps: { ...this.#steps(), ...stepOverrides },
@@ -297,14 +305,14 @@ export class SimProxy {
           await new Promise<void>((r) => setImmediate(r));
         }
       },
-      connect: async (ctx) => {
+      prepare: async (ctx) => {
         const conn = await this.transport.dial({ address: { host: `backend-${ctx.migration.target.id}`, port: 5520 }, signal: ctx.signal });
         const stream = await conn.openStream();
         this.b = { conn, writer: stream.writable.getWriter(), frames: framesOf(stream.readable, 'ToClient') };
         void conn.closed.then(() => (this.targetLost = true));
         await this.b.writer.write(frameBytes('Connect', PROXY_SEQ, 'proxy', 46));
       },
-      authenticate: async (ctx) => {
+      auth: async (ctx) => {
         const f = await nextFrame(this.b!.frames, ctx.signal);
         if (f.descriptor.name !== 'ConnectAccept') throw new Error(`expected ConnectAccept, got ${f.descriptor.name}`);
       },
@@ -320,7 +328,7 @@ export class SimProxy {
       },
       cutover: async (ctx) => {
         const b = this.b!;
-        if (this.targetLost) throw Object.assign(new Error('B is gone'), { code: 'ERR_TRANSPORT_CONNECTION_LOST' });
+        if (this.targetLost) throw new StepError('ERR_TRANSPORT_CONNECTION_LOST', 'B is gone');
         await this.#client.chunks.write(frameBytes('UnloadChunk', 0, 'proxy')); // cleanup of A's chunks
         await this.#client.default.write(this.joinWorld!); // (a real proxy rewrites it to clearWorld=true)
         await ctx.barrier.whenCut();
@@ -347,10 +355,10 @@ export class SimProxy {
         await this.b?.conn.close({ code: 0, reason: 'migration rolled back' });
         this.b = null;
       },
-      refer: async () => {
+      sendReferral: async () => {
         await this.#client.default.write(frameBytes('ClientReferral', 0, 'proxy'));
       },
-      disconnect: async (ctx) => {
+      sendDisconnect: async (ctx) => {
         await this.#client.default.write(frameBytes('Disconnect', 0, 'proxy', Math.max(8, (ctx.message ?? '').length)));
       },
     };
@@ -387,7 +395,7 @@ export interface World {
 
 export async function world(
   b: BackendInit = {},
-  init: Partial<MigratorInit<Frame>> = {},
+  init: Partial<MigratorOptions<Frame>> = {},
   steps: Partial<MigrationSteps<Frame>> = {},
 ): Promise<World> {
   const transport = memory({ idleTimeout: 2_000 });
