@@ -4,7 +4,7 @@
 #
 #   scripts/java.sh jar      build java/build/handoff-tickets.jar when a source is newer; print its path
 #   scripts/java.sh test     build, compile the tests, run them with JUnit's console launcher;
-#                            writes java/build/test-reports/ (XML) for scripts/test.mjs to count
+#                            writes java/build/test-reports/ (XML, and the launcher's summary.txt)
 #   scripts/java.sh bench [--json]   verifications per second in 1 and 4 threads
 #
 # Needs javac/jar (openjdk-17-jdk-headless) and, for `test`, junit5: scripts/services.sh installs both.
@@ -69,9 +69,17 @@ case "${1:-}" in
     flock -u 9
     reports="$build/test-reports"
     rm -rf "$reports"
+    mkdir -p "$reports"
+    # the launcher's summary (tests successful / failed / skipped, containers failed) is kept in
+    # $reports/summary.txt for scripts/test.mjs to count
+    set +e
     java -Dhandoff.root="$root" -jar "$junit" \
-      --class-path "$jar_path:$classes" --scan-class-path "$classes" \
-      --disable-banner --details=tree --details-theme=ascii --reports-dir "$reports"
+      --class-path "$jar_path:$classes" --scan-class-path "$classes" --fail-if-no-tests \
+      --disable-banner --disable-ansi-colors --details=tree --details-theme=ascii --reports-dir "$reports" \
+      | tee "$reports/summary.txt"
+    status=${PIPESTATUS[0]}
+    set -e
+    exit "$status"
     ;;
   bench)
     shift
