@@ -69,11 +69,11 @@ final class Fixtures {
     }
   }
 
-  /** A ring with the test Ed25519 key ({@code ed-1}) and the test HS256 secret ({@code hs-1}). */
+  /** A ring with the test HS256 secret ({@code hs-1}) and the test Ed25519 key ({@code ed-1}, which issuers pick). */
   static KeyRing ring(Clock clock) {
     KeyRing ring = new KeyRing(clock::now);
-    ring.addJwk(edPrivateJwk(), KeyOptions.of("ed-1"));
     ring.addSecret(HS_SECRET, KeyOptions.of("hs-1"));
+    ring.addJwk(edPrivateJwk(), KeyOptions.of("ed-1")); // added last: the issuer's newest key
     return ring;
   }
 
