@@ -70,6 +70,14 @@ export {
   type TicketJwks,
 } from './key-ring.js';
 export {
+  loadKeyDirectory,
+  loadKeys,
+  readKeyDirectory,
+  SIGNING_KEY_FILE,
+  JWKS_FILE,
+  type LoadKeysOptions,
+} from './key-directory.js';
+export {
   createTicketIssuer,
   type TicketIssuer,
   type TicketIssuerInit,
