@@ -37,12 +37,7 @@ public final class MemoryStateStore implements StateStore {
   public MemoryStateStore(long maxBytes, LongSupplier clock, IntFunction<byte[]> random) {
     this.maxBytes = maxBytes;
     this.clock = clock;
-    SecureRandom secure = new SecureRandom();
-    this.random = random != null ? random : size -> {
-      byte[] out = new byte[size];
-      secure.nextBytes(out);
-      return out;
-    };
+    this.random = random != null ? random : TicketIssuer.secureRandom();
   }
 
   @Override

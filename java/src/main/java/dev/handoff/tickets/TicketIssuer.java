@@ -41,15 +41,17 @@ public final class TicketIssuer {
     this.stateStore = b.stateStore;
     this.stateGraceSeconds = b.stateGraceSeconds;
     this.clock = b.clock;
-    if (b.random != null) this.random = b.random;
-    else {
-      SecureRandom secure = new SecureRandom();
-      this.random = size -> {
-        byte[] out = new byte[size];
-        secure.nextBytes(out);
-        return out;
-      };
-    }
+    this.random = b.random != null ? b.random : secureRandom();
+  }
+
+  /** Random bytes from a {@link SecureRandom} (nonces, state refs). */
+  static IntFunction<byte[]> secureRandom() {
+    SecureRandom secure = new SecureRandom();
+    return size -> {
+      byte[] out = new byte[size];
+      secure.nextBytes(out);
+      return out;
+    };
   }
 
   /** A builder; a key ring and the issuer (this backend's id) are required. */

@@ -85,6 +85,21 @@ final class Fixtures {
     return TicketIssuer.builder().keyRing(ring).issuer(SOURCE).ttlSeconds(30).clock(clock::now).build();
   }
 
+  /** A state store whose {@code get} is {@code get} (and whose {@code put} returns {@code "x"}). */
+  static StateStore stateStoreGetting(java.util.function.Function<String, byte[]> get) {
+    return new StateStore() {
+      @Override
+      public String put(byte[] bytes, long ttlMs) {
+        return "x";
+      }
+
+      @Override
+      public byte[] get(String ref) {
+        return get.apply(ref);
+      }
+    };
+  }
+
   static TicketException expectCode(TicketErrorCode code, Executable action) {
     TicketException e = assertThrows(TicketException.class, action);
     assertEquals(code, e.code(), () -> "reason " + e.reason());

@@ -89,41 +89,13 @@ class StoresTest {
     assertEquals("length", expectCode(ERR_TICKET_STATE_MISMATCH, () -> TicketStates.check(ticket, new byte[2999])).reason());
     assertArrayEquals(state, TicketStates.check(ticket, state));
     // missing, store failure
-    StateStore empty = new StateStore() {
-      @Override
-      public String put(byte[] bytes, long ttlMs) {
-        return "x";
-      }
-
-      @Override
-      public byte[] get(String ref) {
-        return null;
-      }
-    };
+    StateStore empty = Fixtures.stateStoreGetting(ref -> null);
     assertEquals("missing", expectCode(ERR_TICKET_STATE_UNAVAILABLE, () -> TicketStates.load(ticket, empty)).reason());
-    StateStore failing = new StateStore() {
-      @Override
-      public String put(byte[] bytes, long ttlMs) {
-        return "x";
-      }
-
-      @Override
-      public byte[] get(String ref) {
-        throw new IllegalStateException("timeout");
-      }
-    };
+    StateStore failing = Fixtures.stateStoreGetting(ref -> {
+      throw new IllegalStateException("timeout");
+    });
     assertEquals("error", expectCode(ERR_TICKET_STATE_UNAVAILABLE, () -> TicketStates.load(ticket, failing)).reason());
-    StateStore tampered = new StateStore() {
-      @Override
-      public String put(byte[] bytes, long ttlMs) {
-        return "x";
-      }
-
-      @Override
-      public byte[] get(String ref) {
-        return oneBitOff;
-      }
-    };
+    StateStore tampered = Fixtures.stateStoreGetting(ref -> oneBitOff);
     expectCode(ERR_TICKET_STATE_MISMATCH, () -> TicketStates.load(ticket, tampered));
     // a ticket without state
     VerifiedTicket plain = verifier.verify(issuer.issue(IssueRequest.of(Fixtures.CLIENT, Fixtures.TARGET)), Fixtures.CLIENT, Fixtures.SOURCE, Fixtures.TARGET);
