@@ -44,11 +44,15 @@ public final class VerifyBench {
             "java verify " + alg + " + memory store, " + threads + (threads == 1 ? " thread" : " threads"), s[0], ROUNDS, s[1], s[2]));
       }
     }
+    double raw = RAW_MEDIAN[0];
+    log(json, String.format(Locale.ROOT, "%-44s %8.0f verifications/s (median of %d): the library's EdDSA overhead is %.0f%%",
+        "baseline: JDK Signature(\"Ed25519\").verify alone", raw, ROUNDS, (raw / results.get("EdDSA/t1")[0] - 1) * 100));
     log(json, String.format(Locale.ROOT, "4 threads / 1 thread: EdDSA %.2fx, HS256 %.2fx (%d cores)", results.get("EdDSA/t4")[0] / results.get("EdDSA/t1")[0],
         results.get("HS256/t4")[0] / results.get("HS256/t1")[0], Runtime.getRuntime().availableProcessors()));
     if (json) {
       StringBuilder out = new StringBuilder("{\n  \"unit\": \"verifications per second (median)\",\n  \"rounds\": " + ROUNDS + ",\n  \"batch\": { \"EdDSA\": " + batches.get("EdDSA") + ", \"HS256\": " + batches.get("HS256") + " }"
           + ",\n  \"cores\": " + Runtime.getRuntime().availableProcessors() + ",\n  \"jvm\": \"" + System.getProperty("java.vm.version") + "\",\n  \"results\": {");
+      out.append("\n    \"jdkEd25519VerifyBaseline\": ").append(Math.round(raw)).append(',');
       String sep = "\n";
       for (Map.Entry<String, double[]> e : results.entrySet()) {
         double[] s = e.getValue();
@@ -106,15 +110,54 @@ public final class VerifyBench {
         .clock(() -> now)
         .build();
     AtomicInteger next = new AtomicInteger();
+    // the JDK baseline runs alternately with the EdDSA/t1 rounds, so both see the same machine load
+    boolean baseline = alg.equals("EdDSA") && threads == 1;
+    java.security.KeyPair pair = baseline ? KeyPairGenerator.getInstance("Ed25519").generateKeyPair() : null;
+    byte[] input = setup.tokens().get(0);
+    byte[] signature = null;
+    if (baseline) {
+      java.security.Signature signer = java.security.Signature.getInstance("Ed25519");
+      signer.initSign(pair.getPrivate());
+      signer.update(input);
+      signature = signer.sign();
+      rawEd25519Batch(pair, input, signature, warmup(batch));
+    }
     runBatch(verifier, setup.tokens(), next, warmup(batch), threads);
     double[] rates = new double[ROUNDS];
+    double[] raw = new double[ROUNDS];
     for (int r = 0; r < ROUNDS; r++) {
       long start = System.nanoTime();
       runBatch(verifier, setup.tokens(), next, batch, threads);
       rates[r] = batch / ((System.nanoTime() - start) / 1e9);
+      if (baseline) raw[r] = rawEd25519Batch(pair, input, signature, batch);
+    }
+    if (baseline) {
+      Arrays.sort(raw);
+      RAW_MEDIAN[0] = raw[ROUNDS / 2];
     }
     Arrays.sort(rates);
     return new double[] {rates[ROUNDS / 2], rates[0], rates[ROUNDS - 1]};
+  }
+
+  /** Median of the baseline rounds, measured alternately with the EdDSA/t1 rounds. */
+  private static final double[] RAW_MEDIAN = new double[1];
+
+  /**
+   * The JDK's Ed25519 verification alone (one thread), over a ticket-sized input: the floor under
+   * EdDSA/t1. Returns the verifications per second of one batch.
+   */
+  private static double rawEd25519Batch(java.security.KeyPair pair, byte[] input, byte[] signature, int count) throws Exception {
+    java.security.Signature verifier = java.security.Signature.getInstance("Ed25519");
+    boolean ok = true;
+    long start = System.nanoTime();
+    for (int i = 0; i < count; i++) {
+      verifier.initVerify(pair.getPublic());
+      verifier.update(input);
+      ok &= verifier.verify(signature);
+    }
+    double rate = count / ((System.nanoTime() - start) / 1e9);
+    if (!ok) throw new IllegalStateException("baseline signature did not verify");
+    return rate;
   }
 
   private static void runBatch(TicketVerifier verifier, List<byte[]> tokens, AtomicInteger next, int count, int threads) throws InterruptedException {
