@@ -2,6 +2,7 @@
 # Installs the system services the test suite needs, when they are missing:
 #   - redis-server (replay store and session directory tests)
 #   - Go with quic-go (an independent QUIC peer for the interop tests)
+#   - a JDK and JUnit 5 (the Java backend library in java/, built by scripts/java.sh)
 # Only Debian's packages are used; nothing is downloaded from elsewhere.
 # Idempotent: a machine that has everything returns at once.
 set -euo pipefail
@@ -11,6 +12,8 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/quic-go/quic-go ] || [ -d /usr/share/gocode/src/github.com/lucas-clemente/quic-go ] \
   || need+=(golang-github-lucas-clemente-quic-go-dev)
+command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
+[ -f /usr/share/java/junit-platform-console-standalone.jar ] || need+=(junit5)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

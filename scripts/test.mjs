@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /**
  * The whole test suite: system services, type-check, then every Vitest project.
- * Ends with one plain line, `N passed, N failed, N skipped`: vitest's own test counts plus the type-check
- * step, and one failure per test file that failed outside its tests. Exits non-zero on any failure.
+ * A full run (no arguments) also builds the Java library and runs its JUnit tests (scripts/java-tests.mjs).
+ * Ends with one plain line, `N passed, N failed, N skipped`: vitest's and JUnit's own test counts plus the
+ * type-check step, and one failure per test file that failed outside its tests. Exits non-zero on any failure.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { javaTests } from './java-tests.mjs';
 
 const passthrough = process.argv.slice(2);
 let passed = 0;
@@ -20,21 +22,25 @@ function run(label, cmd, args, env = process.env) {
 }
 
 if (!process.env.HANDOFF_SKIP_SERVICES) {
-  if (!run('services (redis-server, quic-go)', 'bash', ['scripts/services.sh'])) {
+  if (!run('services (redis-server, quic-go, JDK, JUnit)', 'bash', ['scripts/services.sh'])) {
     console.log('0 passed, 1 failed');
     process.exit(1);
   }
 }
 
+let skipped = 0;
 if (passthrough.length === 0) {
   if (run('type-check', 'pnpm', ['exec', 'tsc', '-p', 'tsconfig.json', '--noEmit'])) passed += 1;
   else failed += 1;
+  const java = javaTests(run);
+  passed += java.passed;
+  failed += java.failed;
+  skipped += java.skipped;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'handoff-test-'));
 const report = join(dir, 'vitest.json');
 const ok = run('vitest', 'pnpm', ['exec', 'vitest', 'run', ...passthrough], { ...process.env, HANDOFF_JSON_REPORT: report });
-let skipped = 0;
 try {
   const json = JSON.parse(readFileSync(report, 'utf8'));
   // count tests exactly as vitest does; a describe block is not a test

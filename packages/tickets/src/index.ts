@@ -40,6 +40,7 @@ export {
   type KeyRingInit,
   type TicketJwks,
 } from './key-ring.js';
+export { JWKS_FILE, SIGNING_KEY_FILE, loadKeyDirectory, loadKeys, readKeyDirectory, type LoadKeysOptions } from './key-directory.js';
 export { createTicketIssuer, type IssueInput, type TicketIssuer, type TicketIssuerInit } from './issuer.js';
 export { createTicketVerifier, type TicketVerifier, type TicketVerifierInit, type VerifyExpectations } from './verifier.js';
 export { isVerifiedTicket, type TicketState, type VerifiedTicket } from './verified-ticket.js';
