@@ -157,6 +157,9 @@ export function createRedisDirectory(init: RedisDirectoryInit): SessionDirectory
   const ttlMs = checkTtl(init.ttlMs);
   const keyPrefix = init.keyPrefix ?? DEFAULT_DIRECTORY_KEY_PREFIX;
   const timeoutMs = init.timeoutMs ?? 1_000;
+  if (init.redis === undefined && typeof init.url !== 'string') {
+    throw new SessionError('ERR_SESSION_INVALID_ARGUMENT', 'a Redis directory needs `redis` (a client) or `url`');
+  }
   const handle = openRedis(init, init.logger, 'session-directory');
   const commands = defineCommands(handle.redis);
   let closed = false;

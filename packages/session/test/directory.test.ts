@@ -110,6 +110,10 @@ describe('memory directory', () => {
     expect(shared.size).toBe(0);
   });
 
+  it('a Redis directory with neither a client nor a URL is a typed error', () => {
+    expect(() => createRedisDirectory({ proxyId: 'p' } as never)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_INVALID_ARGUMENT' }));
+  });
+
   it('a closed directory refuses calls with a typed error', async () => {
     const dir = createMemoryDirectory();
     await dir.close();
