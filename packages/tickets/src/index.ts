@@ -70,6 +70,15 @@ export {
   type TicketJwks,
 } from './key-ring.js';
 export {
+  writeKeyDirectory,
+  readKeyDirectory,
+  SIGNING_KEY_FILE,
+  JWKS_FILE,
+  type KeyDirectory,
+  type WriteKeyDirectoryOptions,
+  type ReadKeyDirectoryOptions,
+} from './key-directory.js';
+export {
   createTicketIssuer,
   type TicketIssuer,
   type TicketIssuerInit,
