@@ -24,6 +24,8 @@ export const testkitErrorCodes = {
   // simulated backend
   ERR_TESTKIT_UNKNOWN_PLAYER:
     'the player named in a call (a handle or a client UUID) is not connected to this simulated backend, or never was: look it up again with backend.player()',
+  ERR_TESTKIT_PLAYER_STATE:
+    'the simulated backend was asked for something the player\'s stage does not allow (a referral before its Connect): wait for the right event first',
   ERR_TESTKIT_BACKEND_CLOSED: 'the simulated backend was closed (or crashed): nothing more can be sent through it; start a new one',
   ERR_TESTKIT_TIMEOUT: 'a wait on a simulated peer (for an event) ended before what it waited for happened: read the player event log for what happened instead',
 

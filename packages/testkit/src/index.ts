@@ -4,7 +4,39 @@
  * client oracle that reports every way a migration was not seamless, and a fake session service
  * that issues EdDSA identity and access tokens.
  */
-export * from './backend/index.js';
+export {
+  DEFAULT_BACKEND_TIMEOUTS,
+  ManualClock,
+  PROTOCOL_VIOLATION_CLOSE,
+  STAGE_TIMEOUT_REASON,
+  assetHash,
+  chunkData,
+  chunkOwner,
+  createBackend,
+  frameDigest,
+  settle,
+  systemClock,
+  type BackendAsset,
+  type BackendAssetInit,
+  type BackendCounters,
+  type BackendEvent,
+  type BackendEventType,
+  type BackendInit,
+  type BackendPlayer,
+  type BackendQuicInit,
+  type BackendStage,
+  type BackendTimeouts,
+  type BackendTransport,
+  type Clock,
+  type ClockTimer,
+  type DisconnectKind,
+  type PacketLogMode,
+  type PlayerCounters,
+  type ReceivedPacket,
+  type SetupConnectDecision,
+  type SimulatedBackend,
+  type TicketCheckInit,
+} from './backend/index.js';
 export * from './client/index.js';
 export {
   CLIENT_SCOPE,
