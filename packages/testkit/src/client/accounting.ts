@@ -3,18 +3,14 @@
  * backend? Checked against the backends' own logs of what they received (the simulated backend's
  * `packetLog()`), matched by a digest of the whole frame.
  */
-import { createHash } from 'node:crypto';
+import type { ClientUuid } from '@handoff/types';
+import type { SimulatedBackend } from '../backend/types.js';
 import type { ViolationDetails, ViolationKind } from './violations.js';
-
-/** The digest the logs and the client compare frames by: SHA-256 of the whole frame, base64url. */
-export function frameDigestOf(frame: Uint8Array): string {
-  return createHash('sha256').update(frame).digest('base64url');
-}
 
 /** One packet a backend logged as received from this client (the simulated backend's `ReceivedPacket` fits). */
 export interface LoggedPacket {
   readonly id: number;
-  /** Digest of the whole frame ({@link frameDigestOf}). */
+  /** Digest of the whole frame (`frameDigest()`: SHA-256, base64url). */
   readonly digest: string;
 }
 
@@ -28,6 +24,25 @@ export interface DeliveryLog {
   readonly packets: readonly LoggedPacket[];
   /** How many of this client's Pongs the backend refused (did not match the head of its queue). */
   readonly rejectedPongs?: number | undefined;
+}
+
+/**
+ * What a simulated backend received from `clientUuid`, as a {@link DeliveryLog}: its packet log, its
+ * world, and the Pongs it refused.
+ */
+export function deliveryLogOf(backend: SimulatedBackend, clientUuid: ClientUuid | string): DeliveryLog {
+  const uuid = clientUuid.toLowerCase();
+  return {
+    backend: backend.id,
+    worldUuid: backend.worldUuid,
+    packets: backend.packetLog(uuid),
+    rejectedPongs: backend.events.filter((event) => event.type === 'pong-mismatch' && event.clientUuid === uuid).length,
+  };
+}
+
+/** Whether `source` is a simulated backend rather than a prepared log. */
+export function isSimulatedBackend(source: DeliveryLog | SimulatedBackend): source is SimulatedBackend {
+  return typeof (source as SimulatedBackend).packetLog === 'function';
 }
 
 /** A packet the client sent that must be accounted for. */

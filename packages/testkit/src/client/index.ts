@@ -27,8 +27,8 @@ export {
   type ViolationOf,
 } from './violations.js';
 export {
+  deliveryLogOf,
   droppedByRule,
-  frameDigestOf,
   type AccountOptions,
   type DeliveryLog,
   type LoggedPacket,

@@ -34,7 +34,9 @@ import { TestkitError, isTestkitError } from '../errors.js';
 import type { PlayerCredentials } from '../session-service/credentials.js';
 import { SessionServiceHttpError, sessionServiceClient, type SessionServiceClient } from '../session-service/http-client.js';
 import { TokenError, verifyServerAccessToken } from '../session-service/verify.js';
-import { account, frameDigestOf, type AccountOptions, type DeliveryLog, type SentPacket } from './accounting.js';
+import { frameDigest } from '../backend/player.js';
+import type { SimulatedBackend } from '../backend/types.js';
+import { account, deliveryLogOf, isSimulatedBackend, type AccountOptions, type DeliveryLog, type SentPacket } from './accounting.js';
 import { movementFrame } from './movement.js';
 import { CHUNK_PACKETS, SETUP_PACKETS, type Violation, type ViolationDetails, type ViolationKind } from './violations.js';
 
@@ -229,7 +231,7 @@ function describeError(error: unknown): string {
  * await migrate(); // whatever the proxy under test does
  * await client.worldChange();
  * await client.leave();
- * client.account([deliveryLogOf(backendA, client.clientUuid), deliveryLogOf(backendB, client.clientUuid)]);
+ * client.account([backendA, backendB]); // their packet logs: every packet delivered once, in order
  * expect(client.violations).toEqual([]);
  * ```
  */
@@ -452,11 +454,12 @@ export class StrictClient {
 
   /**
    * Checks that every packet the client sent after entering a world reached exactly one backend, in
-   * order, against the backends' logs. Replaces the findings of an earlier call; returns them.
-   * Call it once the backends have everything (e.g. after {@link leave} and the backends saw the
-   * player go).
+   * order, against the backends' logs (simulated backends, or logs built for other peers). Replaces
+   * the findings of an earlier call; returns them. Call it once the backends have everything (after
+   * {@link leave}, once each backend saw the player go).
    */
-  account(logs: readonly DeliveryLog[], options: AccountOptions = {}): readonly Violation[] {
+  account(sources: readonly (DeliveryLog | SimulatedBackend)[], options: AccountOptions = {}): readonly Violation[] {
+    const logs = sources.map((source) => (isSimulatedBackend(source) ? deliveryLogOf(source, this.clientUuid) : source));
     const sent: SentPacket[] = this.#sent.map((record, index) => {
       const pingWorld = record.pong ? this.#worlds[record.pong.pingWorld - 1] : undefined;
       return {
@@ -921,7 +924,7 @@ export class StrictClient {
     this.#counters.bytesSent += frame.length;
     if (conn.enteredWorld) {
       const id = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getInt32(4, true);
-      this.#sent.push({ name, id, digest: frameDigestOf(frame), world: this.#worlds.length, ...(pong ? { pong } : {}) });
+      this.#sent.push({ name, id, digest: frameDigest(frame), world: this.#worlds.length, ...(pong ? { pong } : {}) });
     }
     conn.writer.write(frame).catch(() => {
       // the stream ended under the write: the connection's close is judged on its own

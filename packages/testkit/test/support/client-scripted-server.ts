@@ -18,7 +18,7 @@ import {
 } from '@handoff/protocol';
 import type { BidiStream, Connection, Listener, SendStream } from '@handoff/transport';
 import { createSelfSignedCertificate, quic, type CertificateWithKey } from '@handoff/transport-quic';
-import { frameDigestOf, type DeliveryLog } from '@handoff/testkit';
+import { frameDigest, type DeliveryLog } from '@handoff/testkit';
 
 /** Where a received frame is delivered: the backends whose logs get it (once per entry; `[]` loses it). */
 export type DeliveryPolicy = (frame: ReceivedFrame, current: string) => readonly string[];
@@ -93,7 +93,7 @@ export class ScriptedPeer {
   #onFrame(frame: WireFrame): void {
     const received: ReceivedFrame = { index: this.received.length, name: frame.descriptor.name, id: frame.id, bytes: frame.bytes.slice() };
     this.received.push(received);
-    for (const backend of this.#policy(received, this.#current)) this.#log(backend).packets.push({ id: received.id, digest: frameDigestOf(received.bytes) });
+    for (const backend of this.#policy(received, this.#current)) this.#log(backend).packets.push({ id: received.id, digest: frameDigest(received.bytes) });
     this.#wake();
   }
 
