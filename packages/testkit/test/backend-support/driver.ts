@@ -106,7 +106,11 @@ export class Driver {
     } catch {
       // the connection ended
     } finally {
-      if (channel === 'Default') this.#streamEnded = true;
+      if (channel === 'Default') {
+        this.#streamEnded = true;
+        // the server ended the connection (on TCP, its FIN): a client closes too
+        void this.connection.close().catch(() => {});
+      }
       this.#wake?.();
     }
   }
