@@ -18,7 +18,23 @@ import {
 } from '@handoff/protocol';
 import type { BidiStream, Connection, Listener, SendStream } from '@handoff/transport';
 import { createSelfSignedCertificate, quic, type CertificateWithKey } from '@handoff/transport-quic';
-import { frameDigest, type DeliveryLog } from '@handoff/testkit';
+import {
+  frameDigest,
+  sessionServiceClient,
+  verifyAccessToken,
+  verifyIdentityToken,
+  type DeliveryLog,
+  type ServerCredentials,
+  type SessionService,
+} from '@handoff/testkit';
+
+/** How the scripted server plays the server side of authentication. */
+export interface ScriptedAuth {
+  readonly service: SessionService;
+  readonly server: ServerCredentials;
+  /** The fingerprint its own access token is bound to (default: its real certificate's). */
+  readonly serverCertificateFingerprint?: string;
+}
 
 /** Where a received frame is delivered: the backends whose logs get it (once per entry; `[]` loses it). */
 export type DeliveryPolicy = (frame: ReceivedFrame, current: string) => readonly string[];
@@ -43,6 +59,8 @@ export class ScriptedPeer {
   readonly connection: Connection;
   readonly generation: Generation;
   readonly received: ReceivedFrame[] = [];
+  /** Every token and grant this peer handled in an authenticated join (for the secrets test). */
+  readonly secrets: string[] = [];
   /** Resolves once the client ended its stream (after which the peer closes the connection). */
   readonly ended: Promise<void>;
   #stream!: BidiStream;
@@ -185,15 +203,63 @@ export class ScriptedPeer {
     return connect;
   }
 
+  /**
+   * The authenticated join, as the server runs it (identity token checked at Connect, AuthGrant,
+   * access token and its certificate binding checked at AuthToken, the server's own token fetched,
+   * ServerAuthToken), then setup. A refused token ends in Disconnect, and the error is returned.
+   */
+  async playAuthenticatedJoin(auth: ScriptedAuth, worldUuid: string, certificateFingerprint: string): Promise<unknown> {
+    const { service, server } = auth;
+    const sessions = sessionServiceClient({ url: service.url });
+    const connect = await this.expect('Connect');
+    try {
+      await verifyIdentityToken(connect.identityToken, { jwks: service.jwksUrl, clientUuid: connect.uuid });
+      const authorizationGrant = await sessions.requestAuthGrant({
+        identityToken: connect.identityToken!,
+        audience: server.audience,
+        sessionToken: server.sessionToken,
+      });
+      this.send('AuthGrant', { authorizationGrant, serverIdentityToken: server.identityToken });
+      const token = await this.expect('AuthToken');
+      this.secrets.push(connect.identityToken!, authorizationGrant, server.identityToken);
+      for (const secret of [token.accessToken, token.serverAuthorizationGrant]) if (secret) this.secrets.push(secret);
+      await verifyAccessToken(token.accessToken, {
+        jwks: service.jwksUrl,
+        audience: server.audience,
+        certificateFingerprint: this.connection.peerCertificateFingerprint!,
+        clientUuid: connect.uuid,
+        username: connect.username,
+      });
+      const serverAccessToken = await sessions.exchangeAuthGrant({
+        authorizationGrant: token.serverAuthorizationGrant!,
+        certificateFingerprint: auth.serverCertificateFingerprint ?? certificateFingerprint,
+        sessionToken: server.sessionToken,
+      });
+      this.secrets.push(serverAccessToken);
+      this.send('ServerAuthToken', { serverAccessToken, passwordChallenge: null });
+    } catch (error) {
+      this.send('Disconnect', { reason: 'Failed to authenticate', type: 'Disconnect' });
+      return error;
+    }
+    await this.setup(worldUuid, 1, false);
+    return undefined;
+  }
+
   /** Setup and world entry, from WorldSettings on. */
-  async setup(worldUuid: string, clientId: number, clearWorld: boolean): Promise<void> {
-    this.send('WorldSettings', { worldHeight: 320, requiredAssets: [] });
+  async setup(
+    worldUuid: string,
+    clientId: number,
+    clearWorld: boolean,
+    requiredAssets: readonly { hash: string; name: string }[] = [],
+  ): Promise<PacketValues['RequestAssets']> {
+    this.send('WorldSettings', { worldHeight: 320, requiredAssets: [...requiredAssets] });
     this.send('ServerInfo', { serverName: 'scripted', motd: 'a scripted server', maxPlayers: 10 });
-    await this.expect('RequestAssets');
+    const request = await this.expect('RequestAssets');
     this.send('WorldLoadFinished', {});
     await this.expect('PlayerOptions');
     if (this.generation.serverUniStreams.length > 0) await this.openUniStreams();
     await this.enterWorld(worldUuid, clientId, clearWorld);
+    return request;
   }
 
   /** JoinWorld → (ClientReady) → SetClientId. */
