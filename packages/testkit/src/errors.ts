@@ -11,10 +11,8 @@ export const testkitErrorCodes = {
 
   // strict client
   ERR_TESTKIT_CLIENT_CLOSED:
-    'the strict client ended (closed by the test, closed by its peer, or failed) before the awaited state was reached: read its report for why',
+    'the strict client could not connect, or ended (closed by the test, closed by its peer, or failed) before the awaited state was reached: read its report for why',
   ERR_TESTKIT_CLIENT_STATE: 'the strict client was asked for something its current state does not allow (e.g. start twice, move before entering a world)',
-  ERR_TESTKIT_CLIENT_AUTH:
-    'the strict client could not complete authentication with the session service (HTTP error, refused grant or unreachable service): see the cause',
 
   // fake session service
   ERR_TESTKIT_SESSION_SERVICE_LISTEN: 'the fake session service could not listen on the given loopback address (port in use, not a loopback host)',
