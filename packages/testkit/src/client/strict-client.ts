@@ -504,15 +504,7 @@ export class StrictClient {
     const conn = this.#current();
     if (conn && !this.#ended) {
       this.#checkPendingJoin(conn);
-      conn.retired = true;
-      await conn.writer.close().catch(() => {});
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), options.timeoutMs ?? 10_000);
-      });
-      const outcome = await Promise.race([conn.connection.closed, timedOut]);
-      clearTimeout(timer);
-      if (outcome === 'timeout') await conn.connection.close({ code: 0, reason: 'Player left' }).catch(() => {});
+      await this.#endGracefully(conn, 'Player left', options.timeoutMs ?? 10_000);
     }
     this.#end();
     return this.ended;
@@ -892,8 +884,8 @@ export class StrictClient {
   async #reconnect(conn: Conn, target: Address, data: Uint8Array | null): Promise<void> {
     this.#reconnecting = true;
     this.#checkPendingJoin(conn);
-    conn.retired = true;
-    await conn.connection.close({ code: 0, reason: 'Following a referral' }).catch(() => {});
+    // what the client sent before the referral still reaches the referring server
+    await this.#endGracefully(conn, 'Following a referral', 5_000);
     try {
       this.#counters.reconnects += 1;
       await this.open(target, { data, source: conn.address });
@@ -930,6 +922,23 @@ export class StrictClient {
       // the stream ended under the write: the connection's close is judged on its own
     });
     return true;
+  }
+
+  /**
+   * Ends the client's stream (FIN: everything written is ahead of it, so the server reads it all),
+   * then waits for the server to close the connection, as a server does when a client's stream ends;
+   * closes it itself after `timeoutMs`.
+   */
+  async #endGracefully(conn: Conn, reason: string, timeoutMs: number): Promise<void> {
+    conn.retired = true;
+    await conn.writer.close().catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([conn.connection.closed, timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') await conn.connection.close({ code: 0, reason }).catch(() => {});
   }
 
   async #retire(conn: Conn, reason: string): Promise<void> {
