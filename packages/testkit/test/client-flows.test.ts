@@ -200,3 +200,28 @@ describe('password, assets, referral, movement', () => {
     expect(movements('A') + movements('B')).toBe(client.counters.movementSent);
   });
 });
+
+describe('bad options and unreachable servers', () => {
+  it('refuses bad options with ERR_TESTKIT_INVALID_ARGUMENT before dialling', async () => {
+    const address = { host: '127.0.0.1', port: 1 };
+    await expect(connectStrictClient({ address, generation: 'G9' })).rejects.toMatchObject({ code: 'ERR_TESTKIT_INVALID_ARGUMENT' });
+    await expect(connectStrictClient({ address, clientUuid: 'not-a-uuid' })).rejects.toMatchObject({ code: 'ERR_TESTKIT_INVALID_ARGUMENT' });
+    await expect(connectStrictClient({ address, username: 'a name far too long for Hytale' })).rejects.toMatchObject({ code: 'ERR_TESTKIT_INVALID_ARGUMENT' });
+    await expect(connectStrictClient({ address, certificate: { certPem: 'nope', keyPem: 'nope' } })).rejects.toMatchObject({
+      code: 'ERR_TESTKIT_INVALID_ARGUMENT',
+    });
+    await expect(connectStrictClient({ address: { host: '127.0.0.1' } as never })).rejects.toMatchObject({ code: 'ERR_TESTKIT_INVALID_ARGUMENT' });
+  });
+
+  it('says so when nothing answers', async () => {
+    const gone = await scriptedServer({ generation: 'G3' });
+    const address = gone.address;
+    await gone.close();
+    await expect(connectStrictClient({ address, idleTimeout: 1_000 })).rejects.toMatchObject({ code: 'ERR_TESTKIT_CLIENT_CLOSED' });
+  });
+
+  it('refuses to move before entering a world', async () => {
+    const { client } = await start('G3');
+    expect(() => client.sendMovement(1)).toThrow(expect.objectContaining({ code: 'ERR_TESTKIT_CLIENT_STATE' }));
+  });
+});

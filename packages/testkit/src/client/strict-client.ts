@@ -281,8 +281,7 @@ export class StrictClient {
   /** Resolves with the final report once the client has ended (never rejects). */
   readonly ended: Promise<StrictClientReport>;
 
-  /** @internal use {@link connectStrictClient}. */
-  constructor(init: StrictClientInit, certificate: CertificateInit, fingerprint: string) {
+  private constructor(init: StrictClientInit, certificate: CertificateInit, fingerprint: string) {
     this.#init = init;
     this.generation = getGeneration(init.generation ?? 'G3');
     const fromCredentials = init.auth?.credentials;
@@ -527,10 +526,53 @@ export class StrictClient {
     return this.report();
   }
 
+
+  /** Validates `init`, makes the certificate, connects (see {@link connectStrictClient}). */
+  static async connect(init: StrictClientInit): Promise<StrictClient> {
+    if (typeof init?.address?.host !== 'string' || !Number.isInteger(init.address.port)) {
+      throw new TestkitError('ERR_TESTKIT_INVALID_ARGUMENT', 'address must be { host, port }');
+    }
+    try {
+      getGeneration(init.generation ?? 'G3');
+      if (init.clientUuid !== undefined) parseClientUuid(init.clientUuid);
+    } catch (error) {
+      throw new TestkitError('ERR_TESTKIT_INVALID_ARGUMENT', 'unknown generation or invalid clientUuid', { cause: error });
+    }
+    const username = init.username ?? init.auth?.credentials.username ?? 'Player';
+    if (!USERNAME.test(username)) throw new TestkitError('ERR_TESTKIT_INVALID_ARGUMENT', 'username must be 1 to 16 printable ASCII characters');
+    if (init.auth && init.clientUuid !== undefined && parseClientUuid(init.clientUuid) !== init.auth.credentials.clientUuid) {
+      throw new TestkitError('ERR_TESTKIT_INVALID_ARGUMENT', "clientUuid differs from the credentials' UUID");
+    }
+    let certificate: CertificateInit;
+    let fingerprint: string;
+    if (init.certificate) {
+      certificate = init.certificate;
+      let leaf: Uint8Array | undefined;
+      try {
+        [leaf] = certificatesFromPem(init.certificate.certPem);
+      } catch (error) {
+        throw new TestkitError('ERR_TESTKIT_INVALID_ARGUMENT', 'certificate.certPem is not a PEM certificate', { cause: error });
+      }
+      if (!leaf) throw new TestkitError('ERR_TESTKIT_INVALID_ARGUMENT', 'certificate.certPem holds no certificate');
+      fingerprint = certificateFingerprint(leaf);
+    } else {
+      const generated = await createSelfSignedCertificate({ commonName: 'hytale-client', usage: 'client' });
+      certificate = generated;
+      fingerprint = generated.fingerprint;
+    }
+    const client = new StrictClient(init, certificate, fingerprint);
+    try {
+      await client.#open(init.address);
+    } catch (error) {
+      throw new TestkitError('ERR_TESTKIT_CLIENT_CLOSED', `could not connect to ${init.address.host}:${init.address.port}: ${describeError(error)}`, { cause: error });
+    }
+    return client;
+  }
+
   // ------------------------------------------------------------------ connection
 
-  /** @internal dials, opens the stream and sends Connect. */
-  async open(address: Address, referral?: { readonly data: Uint8Array | null; readonly source: Address }): Promise<void> {
+  /** Dials, opens the stream and sends Connect. */
+  async #open(address: Address, referral?: { readonly data: Uint8Array | null; readonly source: Address }): Promise<void> {
     const init = this.#init;
     const dialInit: QuicDialInit = {
       address,
@@ -630,10 +672,7 @@ export class StrictClient {
           await this.#protocolError(conn, error, channel);
           return;
         }
-        for (const frame of frames) {
-          if (conn.retired && !conn.enteredWorld && conn !== this.#current()) return;
-          await this.#onFrame(conn, frame, channel ?? 'Default');
-        }
+        for (const frame of frames) await this.#onFrame(conn, frame, channel ?? 'Default');
       }
     } catch {
       // the stream or connection ended: #onConnectionClosed judges how
@@ -888,7 +927,7 @@ export class StrictClient {
     await this.#endGracefully(conn, 'Following a referral', 5_000);
     try {
       this.#counters.reconnects += 1;
-      await this.open(target, { data, source: conn.address });
+      await this.#open(target, { data, source: conn.address });
     } catch (error) {
       this.#violate(conn, 'reconnect-failed', { host: target.host, port: target.port, code: describeError(error) }, `could not reconnect to ${target.host}:${target.port}: ${describeError(error)}`);
       this.#reconnecting = false;
@@ -1014,38 +1053,6 @@ export function defaultChunkWorld(chunk: ChunkPacket): string | undefined {
  *
  * @throws {TestkitError} `ERR_TESTKIT_INVALID_ARGUMENT` for bad options, `ERR_TESTKIT_CLIENT_CLOSED` when the connection cannot be made.
  */
-export async function connectStrictClient(init: StrictClientInit): Promise<StrictClient> {
-  if (typeof init?.address?.host !== 'string' || !Number.isInteger(init.address.port)) {
-    throw new TestkitError('ERR_TESTKIT_INVALID_ARGUMENT', 'address must be { host, port }');
-  }
-  try {
-    getGeneration(init.generation ?? 'G3');
-    if (init.clientUuid !== undefined) parseClientUuid(init.clientUuid);
-  } catch (error) {
-    throw new TestkitError('ERR_TESTKIT_INVALID_ARGUMENT', 'unknown generation or invalid clientUuid', { cause: error });
-  }
-  const username = init.username ?? init.auth?.credentials.username ?? 'Player';
-  if (!USERNAME.test(username)) throw new TestkitError('ERR_TESTKIT_INVALID_ARGUMENT', 'username must be 1 to 16 printable ASCII characters');
-  if (init.auth && init.clientUuid !== undefined && parseClientUuid(init.clientUuid) !== init.auth.credentials.clientUuid) {
-    throw new TestkitError('ERR_TESTKIT_INVALID_ARGUMENT', "clientUuid differs from the credentials' UUID");
-  }
-  let certificate: CertificateInit;
-  let fingerprint: string;
-  if (init.certificate) {
-    certificate = init.certificate;
-    const [leaf] = certificatesFromPem(init.certificate.certPem);
-    if (!leaf) throw new TestkitError('ERR_TESTKIT_INVALID_ARGUMENT', 'certificate.certPem holds no certificate');
-    fingerprint = certificateFingerprint(leaf);
-  } else {
-    const generated = await createSelfSignedCertificate({ commonName: 'hytale-client', usage: 'client' });
-    certificate = generated;
-    fingerprint = generated.fingerprint;
-  }
-  const client = new StrictClient(init, certificate, fingerprint);
-  try {
-    await client.open(init.address);
-  } catch (error) {
-    throw new TestkitError('ERR_TESTKIT_CLIENT_CLOSED', `could not connect to ${init.address.host}:${init.address.port}: ${describeError(error)}`, { cause: error });
-  }
-  return client;
+export function connectStrictClient(init: StrictClientInit): Promise<StrictClient> {
+  return StrictClient.connect(init);
 }
