@@ -9,19 +9,12 @@ import type { ClientUuid } from '@handoff/types';
 /** What a redacted secret prints as. */
 export const REDACTED = '[redacted]';
 
-/**
- * A player's game-session credentials, as the launcher gives them to a client: the identity token it
- * sends in `Connect`, and the session token it authenticates its own session-service calls with.
- */
-export class PlayerCredentials {
-  readonly clientUuid: ClientUuid;
-  readonly username: string;
+/** An identity token and a session token, kept out of every serialisation. */
+abstract class RedactedCredentials {
   readonly #identityToken: string;
   readonly #sessionToken: string;
 
-  constructor(clientUuid: ClientUuid, username: string, identityToken: string, sessionToken: string) {
-    this.clientUuid = clientUuid;
-    this.username = username;
+  protected constructor(identityToken: string, sessionToken: string) {
     this.#identityToken = identityToken;
     this.#sessionToken = sessionToken;
   }
@@ -31,17 +24,40 @@ export class PlayerCredentials {
     return this.#identityToken;
   }
 
-  /** The session token, the bearer of the player's session-service calls (a secret). */
+  /** The session token, the bearer of this party's session-service calls (a secret). */
   get sessionToken(): string {
     return this.#sessionToken;
   }
 
+  /** The fields that are not secret. */
+  protected abstract publicFields(): Record<string, string>;
+
   toJSON(): object {
-    return { clientUuid: this.clientUuid, username: this.username, identityToken: REDACTED, sessionToken: REDACTED };
+    return { ...this.publicFields(), identityToken: REDACTED, sessionToken: REDACTED };
   }
 
   [inspect.custom](): string {
-    return `PlayerCredentials { clientUuid: '${this.clientUuid}', username: '${this.username}', tokens: ${REDACTED} }`;
+    const fields = Object.entries(this.publicFields()).map(([key, value]) => `${key}: '${value}'`);
+    return `${this.constructor.name} { ${[...fields, `tokens: ${REDACTED}`].join(', ')} }`;
+  }
+}
+
+/**
+ * A player's game-session credentials, as the launcher gives them to a client: the identity token it
+ * sends in `Connect`, and the session token it authenticates its own session-service calls with.
+ */
+export class PlayerCredentials extends RedactedCredentials {
+  readonly clientUuid: ClientUuid;
+  readonly username: string;
+
+  constructor(clientUuid: ClientUuid, username: string, identityToken: string, sessionToken: string) {
+    super(identityToken, sessionToken);
+    this.clientUuid = clientUuid;
+    this.username = username;
+  }
+
+  protected publicFields(): Record<string, string> {
+    return { clientUuid: this.clientUuid, username: this.username };
   }
 }
 
@@ -49,36 +65,19 @@ export class PlayerCredentials {
  * A server's (or a proxy's) credentials: its identity token (sent to clients in `AuthGrant`), the
  * session token it calls the service with, and the audience its clients' access tokens must name.
  */
-export class ServerCredentials {
+export class ServerCredentials extends RedactedCredentials {
   /** The server's subject UUID. */
   readonly subject: string;
   /** The audience a client's access token for this server carries (`aud`). */
   readonly audience: string;
-  readonly #identityToken: string;
-  readonly #sessionToken: string;
 
   constructor(subject: string, audience: string, identityToken: string, sessionToken: string) {
+    super(identityToken, sessionToken);
     this.subject = subject;
     this.audience = audience;
-    this.#identityToken = identityToken;
-    this.#sessionToken = sessionToken;
   }
 
-  /** The server's identity token (`AuthGrant.serverIdentityToken`; a secret). */
-  get identityToken(): string {
-    return this.#identityToken;
-  }
-
-  /** The session token, the bearer of the server's session-service calls (a secret). */
-  get sessionToken(): string {
-    return this.#sessionToken;
-  }
-
-  toJSON(): object {
-    return { subject: this.subject, audience: this.audience, identityToken: REDACTED, sessionToken: REDACTED };
-  }
-
-  [inspect.custom](): string {
-    return `ServerCredentials { subject: '${this.subject}', audience: '${this.audience}', tokens: ${REDACTED} }`;
+  protected publicFields(): Record<string, string> {
+    return { subject: this.subject, audience: this.audience };
   }
 }
