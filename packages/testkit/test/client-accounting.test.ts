@@ -9,11 +9,11 @@ const WORLD_A = '0a0a0a0a-0000-4000-8000-00000000000a';
 const WORLD_B = '0b0b0b0b-0000-4000-8000-00000000000b';
 
 function movement(index: number, world = 1): SentPacket {
-  return { index, name: 'ClientMovement', id: 108, digest: `m${index}`, world };
+  return { index, name: 'ClientMovement', id: 108, digest: `m${index}`, connection: 1, world };
 }
 
 function pong(index: number, pingId: number, pingWorld: number, pingWorldUuid: string, pingWorldLeft: boolean): SentPacket {
-  return { index, name: 'Pong', id: 3, digest: `p${index}`, world: pingWorld, pong: { pingId, type: 'Raw', pingWorld, pingWorldUuid, pingWorldLeft } };
+  return { index, name: 'Pong', id: 3, digest: `p${index}`, connection: 1, world: pingWorld, pong: { pingId, type: 'Raw', pingWorld, pingWorldUuid, pingWorldLeft } };
 }
 
 function log(backend: string, digests: string[], worldUuid?: string): DeliveryLog {
@@ -36,7 +36,7 @@ describe('accounting', () => {
   });
 
   it('matches identical frames sent twice (a ClientReady per world) once each', () => {
-    const ready = (index: number, world: number): SentPacket => ({ index, name: 'ClientReady', id: 105, digest: 'ready', world });
+    const ready = (index: number, world: number): SentPacket => ({ index, name: 'ClientReady', id: 105, digest: 'ready', connection: 1, world });
     expect(account([ready(0, 1), movement(1), ready(2, 2)], [log('A', ['ready', 'm1']), log('B', ['ready'])], 1)).toEqual([]);
     expect(kinds(account([ready(0, 1), movement(1), ready(2, 2)], [log('A', ['ready', 'm1', 'ready']), log('B', ['ready'])], 1))).toEqual([
       'duplicated-packet',

@@ -52,6 +52,8 @@ export interface SentPacket {
   readonly name: string;
   readonly id: number;
   readonly digest: string;
+  /** The client connection it was sent on (1, 2, …). */
+  readonly connection: number;
   /** The world (global index) the client was in when it sent it. */
   readonly world: number;
   /** For a Pong: which Ping it answers. */

@@ -178,6 +178,7 @@ interface World {
 }
 
 interface SentRecord {
+  readonly connection: number;
   readonly name: string;
   readonly id: number;
   readonly digest: string;
@@ -466,6 +467,7 @@ export class StrictClient {
         name: record.name,
         id: record.id,
         digest: record.digest,
+        connection: record.connection,
         world: record.world,
         ...(record.pong
           ? {
@@ -483,7 +485,7 @@ export class StrictClient {
       const violation = {
         kind: finding.kind,
         at: this.#at,
-        connection: this.#conns.length,
+        connection: finding.sent?.connection ?? this.#conns.length,
         world: finding.sent?.world ?? this.#worlds.length,
         message: finding.message,
         ...finding.details,
@@ -955,7 +957,7 @@ export class StrictClient {
     this.#counters.bytesSent += frame.length;
     if (conn.enteredWorld) {
       const id = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getInt32(4, true);
-      this.#sent.push({ name, id, digest: frameDigest(frame), world: this.#worlds.length, ...(pong ? { pong } : {}) });
+      this.#sent.push({ connection: conn.index, name, id, digest: frameDigest(frame), world: this.#worlds.length, ...(pong ? { pong } : {}) });
     }
     conn.writer.write(frame).catch(() => {
       // the stream ended under the write: the connection's close is judged on its own
