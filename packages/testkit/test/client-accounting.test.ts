@@ -3,6 +3,7 @@
  * and which losses a documented rule allows.
  */
 import { describe, expect, it } from 'vitest';
+import { parseBackendId } from '@handoff/types';
 import { account, droppedByRule, type DeliveryLog, type SentPacket } from '../src/client/accounting.js';
 
 const WORLD_A = '0a0a0a0a-0000-4000-8000-00000000000a';
@@ -17,7 +18,7 @@ function pong(index: number, pingId: number, pingWorld: number, pingWorldUuid: s
 }
 
 function log(backend: string, digests: string[], worldUuid?: string): DeliveryLog {
-  return { backend, worldUuid, packets: digests.map((digest) => ({ id: 0, digest })) };
+  return { backend: parseBackendId(backend), worldUuid, packets: digests.map((digest) => ({ id: 0, digest })) };
 }
 
 const kinds = (findings: ReturnType<typeof account>) => findings.map((f) => f.kind);

@@ -3,7 +3,7 @@
  * backend? Checked against the backends' own logs of what they received (the simulated backend's
  * `packetLog()`), matched by a digest of the whole frame.
  */
-import type { ClientUuid } from '@handoff/types';
+import type { BackendId, ClientUuid } from '@handoff/types';
 import type { SimulatedBackend } from '../backend/types.js';
 import type { ViolationDetails, ViolationKind } from './violations.js';
 
@@ -16,8 +16,8 @@ export interface LoggedPacket {
 
 /** What one backend received from this client. Build it with `deliveryLogOf(backend, clientUuid)` for a simulated backend. */
 export interface DeliveryLog {
-  /** The backend's id (for reports). */
-  readonly backend: string;
+  /** The backend's id (`parseBackendId()` for a peer that is not a simulated backend). */
+  readonly backend: BackendId;
   /** The world UUID this backend gives its players: lets the client check each Pong reached the backend of its Ping. */
   readonly worldUuid?: string | undefined;
   /** Every packet received from this client, in arrival order (over all its connections). */

@@ -3,6 +3,7 @@
  * as typed values. A violation never carries packet bytes, a token or a grant: only packet names,
  * ids, counters and the peer's own close reasons.
  */
+import type { BackendId } from '@handoff/types';
 
 /** Where and when a violation happened, in the client's own terms (no wall clock). */
 export interface ViolationBase {
@@ -41,15 +42,15 @@ export interface ViolationDetails {
   /** A Pong the client sent never reached the backend whose Ping it answers. */
   'unanswered-ping': { readonly pingId: number; readonly pongType: string; readonly pingWorld: number };
   /** A Pong reached another backend than the one whose Ping it answers. */
-  'misrouted-pong': { readonly pingId: number; readonly pongType: string; readonly backend: string };
+  'misrouted-pong': { readonly pingId: number; readonly pongType: string; readonly backend: BackendId };
   /** A backend refused a Pong (it did not match the head of its queue). */
-  'rejected-pong': { readonly backend: string; readonly count: number };
+  'rejected-pong': { readonly backend: BackendId; readonly count: number };
   /** A packet the client sent reached no backend. */
   'lost-packet': { readonly packet: string; readonly index: number };
   /** A packet the client sent once reached a backend more than once, or more than one backend. */
-  'duplicated-packet': { readonly packet: string; readonly index: number; readonly copies: number; readonly backends: readonly string[] };
+  'duplicated-packet': { readonly packet: string; readonly index: number; readonly copies: number; readonly backends: readonly BackendId[] };
   /** A packet reached its backend out of the order the client sent it in. */
-  'reordered-packet': { readonly packet: string; readonly index: number; readonly backend: string };
+  'reordered-packet': { readonly packet: string; readonly index: number; readonly backend: BackendId };
   /** The server opened a stream the client cannot have (a bidi stream, a uni stream beyond the generation's, or one after world entry). */
   'unexpected-stream': { readonly streamKind: string; readonly streamId: number };
   /** A frame the client could not read (malformed, unknown id, wrong direction or channel): the client closed. */

@@ -18,6 +18,7 @@ import {
 } from '@handoff/protocol';
 import type { BidiStream, Connection, Listener, SendStream } from '@handoff/transport';
 import { createSelfSignedCertificate, quic, type CertificateWithKey } from '@handoff/transport-quic';
+import { parseBackendId } from '@handoff/types';
 import {
   frameDigest,
   sessionServiceClient,
@@ -141,7 +142,7 @@ export class ScriptedPeer {
 
   /** The logs, as the client's accounting takes them. */
   logs(): DeliveryLog[] {
-    return [...this.#logs].map(([backend, log]) => ({ backend, worldUuid: log.worldUuid, packets: [...log.packets] }));
+    return [...this.#logs].map(([backend, log]) => ({ backend: parseBackendId(backend), worldUuid: log.worldUuid, packets: [...log.packets] }));
   }
 
   /** Resolves once `check` holds (checked at every frame and at the end of the client's stream). */
