@@ -14,7 +14,7 @@
  * Memory: the backend's heap + array buffers after a full GC, idle with 0 players and with N players
  * in the world, per player; then the growth per logged packet.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,7 +55,7 @@ interface BackendProcess {
 }
 
 async function startBackend(transport: 'quic' | 'tcp', packetLog: 'digest' | 'count'): Promise<BackendProcess> {
-  const child: ChildProcessWithoutNullStreams = spawn(
+  const child = spawn(
     process.execPath,
     ['--expose-gc', '--conditions=source', '--import', 'tsx', join(here, 'backend-process.ts'), transport, packetLog],
     { stdio: ['pipe', 'pipe', 'inherit'] },
