@@ -238,3 +238,40 @@ describe('worlds and assets', () => {
     expect(count.backend.players[0]!.counters.packetsIn).toBe(5);
   });
 });
+
+describe('a peer that stops reading', () => {
+  it('cannot hold a kick back: the close goes after 1 s of backend time', async () => {
+    const clock = new ManualClock();
+    const { randomBytes } = await import('node:crypto');
+    const big = { name: 'Common/big.bin', bytes: new Uint8Array(randomBytes(1024 * 1024)) }; // incompressible
+    const net = memory();
+    const backend = await createBackend({ id: 'slow', transport: net, listen: { host: 'slow', port: 1 }, clock, assets: [big] });
+    open.push(backend);
+    const connection = await net.dial({ address: backend.address, alpn: ['hytale/2'] });
+    const stream = await connection.openStream();
+    const writer = stream.writable.getWriter();
+    const { getGeneration } = await import('@handoff/protocol');
+    const g3 = getGeneration('G3');
+    const { connectPacket } = await import('./backend-support/driver.js');
+    await writer.write(g3.packet('Connect').encodeFrame(connectPacket(g3)));
+    await writer.write(g3.packet('RequestAssets').encodeFrame({ assets: [{ hash: backend.assets[0]!.hash, name: big.name }] }));
+    // the client never reads: the asset stream fills the stream window and the backend's writes wait
+    await backend.waitForEvent((e) => e.type === 'assets');
+    let kicked = false;
+    const kick = backend.kick(PLAYER_UUID, 'bye').then(() => (kicked = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(kicked).toBe(false);
+    await clock.advance(1000);
+    await kick;
+    expect(await connection.closed).toMatchObject({ initiator: 'remote', code: 0 });
+    expect(await backend.allPlayers[0]!.closed).toMatchObject({ kind: 'kick', reason: 'bye' });
+  });
+
+  it('a wait for an event that never comes ends when the backend closes', async () => {
+    const { backend } = await start();
+    const waiting = backend.waitForEvent((e) => e.type === 'referral', { timeoutMs: 60_000 });
+    await backend.close();
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_TESTKIT_BACKEND_CLOSED' });
+    await expect(backend.waitForEvent(() => false)).rejects.toMatchObject({ code: 'ERR_TESTKIT_BACKEND_CLOSED' });
+  });
+});

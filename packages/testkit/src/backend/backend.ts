@@ -65,6 +65,7 @@ function playIdsOf(generation: Generation): Set<number> {
 interface Waiter {
   readonly match: (event: BackendEvent) => boolean;
   readonly resolve: (event: BackendEvent) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /**
@@ -320,7 +321,7 @@ export async function createBackend(init: BackendInit): Promise<SimulatedBackend
     await acceptLoop;
     await ticketCheck?.close().catch(() => {});
     state = 'closed';
-    for (const waiter of [...waiters]) waiters.delete(waiter);
+    for (const waiter of [...waiters]) waiter.reject(new TestkitError('ERR_TESTKIT_BACKEND_CLOSED', `backend ${id} closed before the awaited event`));
     resolveClosed();
   };
 
@@ -376,6 +377,10 @@ export async function createBackend(init: BackendInit): Promise<SimulatedBackend
             cleanup();
             resolve(event as never);
           },
+          reject: (error) => {
+            cleanup();
+            reject(error);
+          },
         };
         const timer = setTimeout(() => {
           cleanup();
@@ -386,6 +391,7 @@ export async function createBackend(init: BackendInit): Promise<SimulatedBackend
           reject(new TestkitError('ERR_TESTKIT_ABORTED', 'the wait was aborted', { cause: options.signal?.reason }));
         };
         if (options.signal?.aborted) return onAbort();
+        if (state === 'closed') return waiter.reject(new TestkitError('ERR_TESTKIT_BACKEND_CLOSED', `backend ${id} is closed`));
         options.signal?.addEventListener('abort', onAbort, { once: true });
         waiters.add(waiter);
       });

@@ -571,8 +571,10 @@ export class PlayerConnection implements BackendPlayer {
     this.#closeCode = code;
     this.#clearTimers();
     this.#write(this.#encode('Disconnect', { reason, type: 'Disconnect' }), true);
-    const written = this.#lastWrite;
-    void written.then(() => this.#connection.close({ code }).catch(() => {}));
+    const close = () => void this.#connection.close({ code }).catch(() => {});
+    void this.#lastWrite.then(close);
+    // a peer that does not read cannot hold the close back (the server force-closes after 1 s)
+    this.#arm(1000, close);
   }
 
   /** An application close without a Disconnect packet. */
@@ -583,7 +585,9 @@ export class PlayerConnection implements BackendPlayer {
     this.#closeCode = code;
     if (reason !== undefined) this.#closeReason = reason;
     this.#clearTimers();
-    void this.#lastWrite.then(() => this.#connection.close({ code, ...(reason === undefined ? {} : { reason }) }).catch(() => {}));
+    const close = () => void this.#connection.close({ code, ...(reason === undefined ? {} : { reason }) }).catch(() => {});
+    void this.#lastWrite.then(close);
+    this.#arm(1000, close);
   }
 
   /** `ProtocolUtil.closeConnection`: the connection closed as a protocol violation, nothing sent first. */
