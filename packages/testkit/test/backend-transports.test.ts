@@ -80,6 +80,25 @@ describe('QUIC', () => {
     expect(await driver.closed).toMatchObject({ code: 5 });
   });
 
+  it('crash over QUIC: no Disconnect, the connection ends, the backend is gone', async () => {
+    const backend = await quicBackend();
+    const driver = await Driver.connect(quic(), backend, {
+      dial: {
+        certificate: await createSelfSignedCertificate({ commonName: 'player' }),
+        serverTrust: { fingerprints: [backend.certificateFingerprint!] },
+        idleTimeout: 10_000,
+      },
+    });
+    open.push(driver);
+    await join(driver);
+    await backend.crash();
+    // the streams are reset first: the client sees its stream fail, and no Disconnect ever comes
+    await driver.closed;
+    expect(driver.names()).not.toContain('Disconnect');
+    expect(await backend.allPlayers[0]!.closed).toMatchObject({ kind: 'crash' });
+    await backend.closed;
+  });
+
   it('mTLS to the proxy: a certificate from the proxy CA joins, any other one is refused', async () => {
     const ca = await createDevCa({ commonName: 'proxy CA' });
     const serverCert = await ca.issue({ commonName: 'localhost', usage: 'server', ipAddresses: ['127.0.0.1'] });
