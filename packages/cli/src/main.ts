@@ -2,7 +2,9 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { isProtocolError } from '@handoff/protocol';
 import { decodeCommand, encodeCommand, vectorsCommand } from './commands/codec.js';
 import { demoCommand } from './commands/demo.js';
-import { isCliError } from './errors.js';
+import { backendCommand, parseListen, parseSource } from './commands/backend.js';
+import { keysGenerateCommand } from './commands/keys.js';
+import { CliError, isCliError } from './errors.js';
 import { type CliIo, processIo } from './io.js';
 
 /** One line per failure, never a stack trace: `CODE: message`. */
@@ -14,6 +16,8 @@ function reportError(error: unknown, io: CliIo): number {
   } else if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
     io.stderr(`ERR_CLI_USAGE: ${error.message.replace(/^error: /, '')}`);
+    // a usage error (unknown option, bad or missing value) is status 2, as for most Unix tools
+    return 2;
   } else {
     io.stderr(`ERR_CLI_INTERNAL: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -24,6 +28,36 @@ function level(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < -7 || n > 22) throw new InvalidArgumentError('zstd level is an integer from -7 to 22');
   return n;
+}
+
+const BACKEND_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function backendId(value: string): string {
+  if (!BACKEND_ID.test(value)) throw new InvalidArgumentError('a backend id is 1–64 characters of A–Z a–z 0–9 . _ : -');
+  return value;
+}
+
+function listenAddress(value: string): { host: string; port: number } {
+  const address = parseListen(value);
+  if (address === undefined) throw new InvalidArgumentError('expected host:port, e.g. 127.0.0.1:5520 or [::1]:5520');
+  return address;
+}
+
+function generationId(value: string): string {
+  const id = value.toUpperCase();
+  if (!['G1', 'G2', 'G3'].includes(id)) throw new InvalidArgumentError('G1, G2 or G3');
+  return id;
+}
+
+function sourceMapping(value: string, previous: { from: string; id: string }[] | undefined): { from: string; id: string }[] {
+  const parsed = parseSource(value);
+  if (parsed === undefined || !BACKEND_ID.test(parsed.id)) throw new InvalidArgumentError('expected host[:port]=backendId');
+  return [...(previous ?? []), parsed];
+}
+
+function worldUuid(value: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value)) throw new InvalidArgumentError('a lowercase UUID');
+  return value;
 }
 
 function build(io: CliIo, setExit: (code: number) => void): Command {
@@ -62,6 +96,55 @@ function build(io: CliIo, setExit: (code: number) => void): Command {
     .argument('<file>', 'vector file (JSON array, format of docs/protocol.md)')
     .action(async (file: string, opts: { quiet?: boolean }) => {
       setExit(await vectorsCommand(file, io, { quiet: opts.quiet === true }));
+    });
+
+  program
+    .command('backend')
+    .description('run a simulated Hytale backend until SIGINT or SIGTERM, one line per player event (docs/testkit.md)')
+    .requiredOption('--id <id>', 'backend id: the ticket audience, the name in its chunks and logs', backendId)
+    .requiredOption('--listen <host:port>', 'address to listen on, e.g. 127.0.0.1:5520 or [::1]:5520 (port 0: any free port)', listenAddress)
+    .addOption(new Option('--transport <transport>', 'quic (Hytale\'s default) or tcp (a server started with --transport TCP)').choices(['quic', 'tcp']).makeOptionMandatory())
+    .option('--generation <generation>', 'protocol generation: G1, G2 or G3', generationId, 'G3')
+    .option('--ticket-keys <path>', 'verify migration tickets: a key directory (only its jwks.json is read) or a JWKS file')
+    .option('--require-ticket', 'refuse joins without a ticket (needs --ticket-keys); default: accept development joins')
+    .option('--password <password>', 'server password: Connect is answered with a challenge (3 attempts)')
+    .option('--redis <url>', 'Redis replay store for ticket nonces, shared by every backend (needs --ticket-keys; default: in memory)')
+    .option('--source <host[:port]=id>', 'the backend id a referralSource stands for, for ticket checks (repeatable)', sourceMapping)
+    .option('--cert <file>', 'QUIC: server certificate chain, PEM (default: a new self-signed localhost certificate)')
+    .option('--key <file>', 'QUIC: the private key of --cert, PEM')
+    .option('--client-ca <file>', 'QUIC mTLS: accept only client certificates issued by this CA (default: any certificate)')
+    .option('--world-uuid <uuid>', 'world UUID (default: derived from --id)', worldUuid)
+    .option('--json', 'log each event as one JSON object per line')
+    .action(
+      async (opts: {
+        id: string;
+        listen: { host: string; port: number };
+        transport: 'quic' | 'tcp';
+        generation: string;
+        ticketKeys?: string;
+        requireTicket?: boolean;
+        password?: string;
+        redis?: string;
+        source?: { from: string; id: string }[];
+        cert?: string;
+        key?: string;
+        clientCa?: string;
+        worldUuid?: string;
+        json?: boolean;
+      }) => {
+        setExit(await backendCommand({ ...opts, sources: opts.source }, io));
+      },
+    );
+
+  const keys = program.command('keys').description('migration ticket keys');
+  keys
+    .command('generate')
+    .description('write an Ed25519 signing key (signing-key.jwk, mode 0600) and its public JWKS (jwks.json) into one directory')
+    .requiredOption('--out <dir>', 'the key directory (created if missing)')
+    .option('--kid <kid>', 'key id (default: the key\'s RFC 7638 thumbprint)')
+    .option('--force', 'replace the files if the directory already holds them')
+    .action(async (opts: { out: string; kid?: string; force?: boolean }) => {
+      setExit(await keysGenerateCommand(opts, io));
     });
 
   program

@@ -40,7 +40,18 @@ export {
   type KeyRingInit,
   type TicketJwks,
 } from './key-ring.js';
-export { JWKS_FILE, SIGNING_KEY_FILE, loadKeyDirectory, loadKeys, readKeyDirectory, type LoadKeysOptions } from './key-directory.js';
+export {
+  JWKS_FILE,
+  SIGNING_KEY_FILE,
+  loadKeyDirectory,
+  loadKeys,
+  readKeyDirectory,
+  writeKeyDirectory,
+  type KeyDirectory,
+  type LoadKeysOptions,
+  type ReadKeyDirectoryOptions,
+  type WriteKeyDirectoryOptions,
+} from './key-directory.js';
 export { createTicketIssuer, type IssueInput, type TicketIssuer, type TicketIssuerInit } from './issuer.js';
 export { createTicketVerifier, type TicketVerifier, type TicketVerifierInit, type VerifyExpectations } from './verifier.js';
 export { isVerifiedTicket, type TicketState, type VerifiedTicket } from './verified-ticket.js';

@@ -1,0 +1,3 @@
+import { handoffProject } from '../../vitest.shared.js';
+
+export default handoffProject('testkit');
