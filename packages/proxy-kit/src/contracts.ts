@@ -3,8 +3,8 @@
  * backend link offers it. Each part is replaceable: anything that satisfies these interfaces plugs in.
  */
 import type { Generation, WireFrame } from '@handoff/protocol';
-import type { SessionRecord } from '@handoff/session';
-import type { Address, Connection, DialInit, Transport } from '@handoff/transport';
+import type { CaptureTap, SessionRecord } from '@handoff/session';
+import type { Address, Connection, DialInit, ListenInit, Transport } from '@handoff/transport';
 import type { BackendRef, ClientUuid } from '@handoff/types';
 import type { FrameSink, FrameSource } from './frames.js';
 
@@ -32,18 +32,43 @@ export interface AcceptedClient {
   readonly frames: FrameSource;
   /** Frames to the client on its bidi stream (Default channel). */
   readonly sink: FrameSink;
+  /**
+   * The capture tap the handshake fed (every frame both ways, so the record holds the Connect and the
+   * auth secrets). Keep feeding it: `tap.clientToServer(frame)` for each client frame, and
+   * `tap.serverToClient(frame, backend)` for each frame written to the client.
+   */
+  readonly tap: CaptureTap;
+  /** SHA-256 of the client's certificate, base64url (`cnf.x5t#S256` form); `undefined` without TLS. */
+  readonly certificateFingerprint: string | undefined;
+  /**
+   * Disconnects the client as the server kicks a player: `Disconnect(reason)`, then the close with
+   * code 0. Resolves once closed; the client's `frames` then end. Counts nothing (the proxy decided it).
+   */
+  disconnect(reason: string): Promise<void>;
 }
 
-/** One backend the proxy can join players to. */
-export interface BackendConfig {
+/**
+ * One backend the proxy can join players to. `D` is the transport's dial options, so a QUIC backend's
+ * `dial` takes `serverTrust` and the proxy's client `certificate` (`BackendConfig<QuicDialInit>`); any
+ * config is a `BackendConfig`.
+ */
+export interface BackendConfig<D extends DialInit = DialInit> {
   readonly ref: BackendRef;
   readonly address: Address;
   /** `quic(...)` or `tcp(...)` (or any adapter of the transport contract). */
-  readonly transport: Transport;
-  /** Dial options for this backend (ALPN and certificates for QUIC, timeouts). */
-  readonly dial?: Partial<Omit<DialInit, 'address'>> | undefined;
+  readonly transport: Transport<ListenInit, D>;
+  /**
+   * Dial options for this backend (certificates for QUIC, timeouts). Without `alpn` the connector
+   * offers the generation's (`hytale/2` for G2 and later, `hytale/1` for G1).
+   */
+  readonly dial?: Partial<Omit<D, 'address'>> | undefined;
   /** The backend's server password, if it has one (the setup driver answers the challenge). */
   readonly password?: string | undefined;
+  /**
+   * Forward the client's identity token in the `Connect` (default true), so that a plugin on the
+   * backend may check the player's identity itself. An insecure-mode backend ignores it.
+   */
+  readonly forwardIdentityToken?: boolean | undefined;
 }
 
 /** How a backend link ended, as the transport saw it. */
@@ -52,6 +77,8 @@ export interface BackendEnd {
   readonly initiator: 'proxy' | 'backend' | 'transport';
   readonly code?: number | undefined;
   readonly reason?: string | undefined;
+  /** The `Disconnect` the backend sent on its main stream before the end, if one was read (a kick, a refusal). */
+  readonly disconnect?: { readonly reason: string | null; readonly type: 'Disconnect' | 'Crash' } | undefined;
 }
 
 /**
@@ -62,6 +89,8 @@ export interface BackendEnd {
  */
 export interface BackendLink {
   readonly backend: BackendRef;
+  /** The protocol generation spoken with the backend (the client's). */
+  readonly generation: Generation;
   readonly connection: Connection;
   /** To the backend (its bidi stream). */
   readonly sink: FrameSink;
@@ -71,12 +100,28 @@ export interface BackendLink {
   readonly ended: Promise<BackendEnd>;
   /** Closes the link (initiator `'proxy'`). */
   close(reason?: string): Promise<void>;
+  /**
+   * Puts frames back at the head of a channel, in order, ahead of anything not yet read: the setup
+   * driver hands back the first frame past the handshake (B's `WorldSettings`) so that whoever reads
+   * the channel next gets it.
+   */
+  unread(channel: ChannelName, frames: readonly WireFrame[]): void;
 }
 
 /** The frames of B held back for the cutover: B's JoinWorld and what B sent after it, per channel. */
 export interface HeldWorld {
+  /**
+   * What B sent between the end of setup and its JoinWorld that is meant for the client (its
+   * `AddToServerPlayerList`, its `ServerTags`…), in order: release it before the rewritten JoinWorld.
+   */
+  readonly beforeJoin: readonly WireFrame[];
   readonly joinWorld: WireFrame;
-  /** Frames B sent after its JoinWorld (in order per channel), to release right after the rewritten JoinWorld. */
+  /**
+   * Frames B sent after its JoinWorld (in order per channel) that were read before the hold ended, to
+   * release right after the rewritten JoinWorld. The setup driver stops reading at the JoinWorld, so
+   * what B sends later stays unread in the link's channels (the transport's flow control holds it)
+   * and is forwarded from there once these are released.
+   */
   readonly queued: Readonly<Record<ChannelName, readonly WireFrame[]>>;
   /** Asset and `Update*` frames kept by an asset policy that forwards them after the cutover. */
   readonly assetsAfterCutover: readonly WireFrame[];
