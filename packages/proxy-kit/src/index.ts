@@ -6,6 +6,41 @@
 export type { AcceptedClient, BackendConfig, BackendEnd, BackendLink, ChannelName, HeldWorld } from './contracts.js';
 export { frameSink, frameSource, type FrameSink, type FrameSource } from './frames.js';
 export { ProxyError, isProxyError, proxyKitErrorCodes, type ProxyErrorCode, type ProxyErrorOptions } from './errors.js';
+// client side: the proxy as a Hytale server (handshake, client auth, bad input)
+export {
+  DEFAULT_CLIENT_RATE_LIMIT,
+  DEFAULT_CLIENT_TIMEOUTS,
+  G1_CLIENT_TIMEOUTS,
+  PROTOCOL_VIOLATION_CLOSE,
+  acceptClient,
+  type AcceptClientInit,
+  type ClientRateLimit,
+  type ClientTimeouts,
+} from './client/accept-client.js';
+export {
+  CLIENT_SCOPES,
+  HYTALE_TOKEN_ISSUER,
+  JWKS_REFRESH_INTERVAL_MS,
+  TOKEN_CLOCK_TOLERANCE_SECONDS,
+  noClientAuth,
+  sessionServiceAuth,
+  type AuthenticatedClientAuth,
+  type ClientAuth,
+  type ClientAuthCallOptions,
+  type ClientAuthCheck,
+  type DevelopmentClientAuth,
+  type SessionServiceAuthInit,
+} from './client/client-auth.js';
+export {
+  HYTALE_SESSION_SERVICE_URL,
+  SESSION_SERVICE_ROUTES,
+  httpSessionService,
+  type HttpSessionServiceInit,
+  type SessionServiceCallOptions,
+  type SessionServiceClient,
+} from './client/session-service.js';
+export { CLIENT_CLOSE_REASONS, createClientCounters, type ClientCloseReason, type ClientCounters } from './client/counters.js';
+export { systemClientClock, type ClientClock, type ClientClockTimer } from './client/clock.js';
 // backend side: the connector, ticket trust, the setup driver
 export {
   DEFAULT_CHANNEL_HIGH_WATER_MARK,
