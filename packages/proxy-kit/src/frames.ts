@@ -12,7 +12,8 @@ import { FrameSplitter, type FrameCheckOptions, type Registry, type WireFrame } 
 export interface FrameSource {
   /**
    * The next frame, or `null` once the stream ended at a frame boundary. Rejects with the splitter's
-   * `ProtocolError` on bad bytes (also for a stream that ends inside a frame), with the transport's
+   * `ProtocolError` on bad bytes, once the whole frames before them were handed out (also for a
+   * stream that ends inside a frame; every later call rejects the same way), with the transport's
    * error when the stream failed, or with the signal's reason (the read stays pending for the next call:
    * no byte is lost by an aborted wait).
    */
@@ -41,6 +42,8 @@ export function frameSource(readable: ReadableStream<Uint8Array>, registry: Regi
   let at = 0;
   let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
   let ended = false;
+  /** A split error, thrown once the frames completed before it in the same chunk were handed out. */
+  let failure: { readonly error: unknown } | undefined;
 
   const read = async (signal: AbortSignal | undefined): Promise<ReadableStreamReadResult<Uint8Array>> => {
     pending ??= reader.read();
@@ -76,6 +79,7 @@ export function frameSource(readable: ReadableStream<Uint8Array>, registry: Regi
           queue[at++] = undefined as never;
           return frame;
         }
+        if (failure !== undefined) throw failure.error;
         if (ended) return null;
         const { value, done } = await read(options.signal);
         if (done) {
@@ -83,7 +87,13 @@ export function frameSource(readable: ReadableStream<Uint8Array>, registry: Regi
           splitter.end();
           return null;
         }
-        queue = splitter.push(value);
+        const frames: WireFrame[] = [];
+        try {
+          splitter.pushTo(value, frames);
+        } catch (error) {
+          failure = { error };
+        }
+        queue = frames;
         at = 0;
       }
     },

@@ -26,6 +26,7 @@ import {
   type ProxyError,
 } from '@handoff/proxy-kit';
 import { createSessionStore, type SessionStore } from '@handoff/session';
+import { sessionServiceClient, type PlayerCredentials, type SessionService } from '@handoff/testkit';
 
 export const PLAYER_UUID = '00112233-4455-6677-8899-aabbccddeeff';
 
@@ -55,6 +56,11 @@ export class Signal {
   }
 }
 
+/** A listener certificate, as a server makes one (its fingerprint is what the proxy's access token is bound to). */
+export function serverCertificate(): Promise<CertificateWithKey> {
+  return createSelfSignedCertificate({ commonName: 'localhost', usage: 'server' });
+}
+
 /** What became of one connection the proxy accepted. */
 export interface Outcome {
   readonly index: number;
@@ -74,6 +80,8 @@ export interface ProxyHarnessInit {
   readonly alpn?: readonly string[];
   /** Play a tiny world to each accepted client (setup, JoinWorld, SetClientId), then read its frames (default true). */
   readonly world?: boolean;
+  /** The listener's certificate (default a new self-signed one). */
+  readonly certificate?: CertificateWithKey;
 }
 
 /** A proxy's accept loop on a QUIC listener: every connection goes through `acceptClient`. */
@@ -99,7 +107,7 @@ export class ProxyHarness {
 
   static async start(init: ProxyHarnessInit): Promise<ProxyHarness> {
     const transport = quic();
-    const certificate = await createSelfSignedCertificate({ commonName: 'localhost', usage: 'server' });
+    const certificate = init.certificate ?? (await serverCertificate());
     const listener = await transport.listen({
       address: { host: '127.0.0.1', port: 0 },
       alpn: [...(init.alpn ?? ['hytale/2', 'hytale/1'])],
@@ -288,6 +296,11 @@ export class RawClient {
     await this.#writer.write(bytes).catch(() => {});
   }
 
+  /** Ends the client's stream (FIN), keeping the connection. */
+  async endStream(): Promise<void> {
+    await this.#writer.close().catch(() => {});
+  }
+
   /** The next frame received (optionally the next named `name`, skipping others). */
   async next(name?: string): Promise<Received> {
     let found: Received | undefined;
@@ -351,4 +364,71 @@ export function recordingLogger(): { lines: unknown[][]; logger: Record<'trace' 
   const lines: unknown[][] = [];
   const log = (...args: unknown[]) => void lines.push(args);
   return { lines, logger: { trace: log, debug: log, info: log, warn: log, error: log, fatal: log } };
+}
+
+/** What the raw authenticated flow handled: every secret of the handshake, to look for afterwards. */
+export interface RawAuthSecrets {
+  readonly identityToken: string;
+  readonly sessionToken: string;
+  authorizationGrant?: string;
+  serverIdentityToken?: string;
+  accessToken?: string;
+  serverAuthorizationGrant?: string;
+  serverAccessToken?: string;
+}
+
+export interface RawAuthInit {
+  readonly service: SessionService;
+  readonly credentials: PlayerCredentials;
+  /** Connect overrides (username, uuid…). */
+  readonly connect?: Record<string, unknown>;
+  /** Stop after this step. */
+  readonly until?: 'auth-grant' | 'auth-token-sent';
+  /** Change the AuthToken before it is sent. */
+  readonly authToken?: (token: { accessToken: string | null; serverAuthorizationGrant: string | null }) => { accessToken: string | null; serverAuthorizationGrant: string | null };
+  /** Called after the client's own exchange, before the AuthToken is sent (e.g. to fail the proxy's exchange). */
+  readonly beforeAuthToken?: () => void;
+}
+
+/**
+ * The client's side of the authenticated handshake, step by step, as a Hytale client does it (the
+ * strict client's way): Connect with the identity token; on AuthGrant, the grant exchanged for an
+ * access token bound to this client's certificate, and a grant asked for the server's identity; then
+ * AuthToken. Returns every secret it handled.
+ */
+export async function authenticateRaw(client: RawClient, init: RawAuthInit): Promise<RawAuthSecrets> {
+  const { credentials } = init;
+  const secrets: RawAuthSecrets = { identityToken: credentials.identityToken, sessionToken: credentials.sessionToken };
+  await client.send('Connect', connectPacket(client.generation, { uuid: credentials.clientUuid, username: credentials.username, identityToken: credentials.identityToken, ...init.connect }));
+  const grant = value<{ authorizationGrant: string; serverIdentityToken: string }>(await client.next('AuthGrant'));
+  secrets.authorizationGrant = grant.authorizationGrant;
+  secrets.serverIdentityToken = grant.serverIdentityToken;
+  if (init.until === 'auth-grant') return secrets;
+  const sessions = sessionServiceClient({ url: init.service.url });
+  const accessToken = await sessions.exchangeAuthGrant({ authorizationGrant: grant.authorizationGrant, certificateFingerprint: client.certificate.fingerprint, sessionToken: credentials.sessionToken });
+  const serverAuthorizationGrant = await sessions.requestAuthGrant({ identityToken: grant.serverIdentityToken, audience: credentials.clientUuid, sessionToken: credentials.sessionToken });
+  secrets.accessToken = accessToken;
+  secrets.serverAuthorizationGrant = serverAuthorizationGrant;
+  init.beforeAuthToken?.();
+  const token = (init.authToken ?? ((t) => t))({ accessToken, serverAuthorizationGrant });
+  await client.send('AuthToken', token);
+  if (init.until === 'auth-token-sent') return secrets;
+  const server = value<{ serverAccessToken: string; passwordChallenge: Uint8Array | null }>(await client.next('ServerAuthToken'));
+  secrets.serverAccessToken = server.serverAccessToken;
+  return secrets;
+}
+
+/** A function that never settles until its signal aborts; `called` resolves when it was called. */
+export function stalled<T>(): { fn: (options: { signal?: AbortSignal | undefined }) => Promise<T>; called: Promise<AbortSignal> } {
+  let resolveCalled!: (signal: AbortSignal) => void;
+  const called = new Promise<AbortSignal>((resolve) => (resolveCalled = resolve));
+  return {
+    called,
+    fn: (options) =>
+      new Promise<T>((_, reject) => {
+        const signal = options.signal ?? new AbortController().signal;
+        resolveCalled(signal);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      }),
+  };
 }

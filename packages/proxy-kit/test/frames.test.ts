@@ -45,4 +45,15 @@ describe('frame sources and sinks', () => {
     void wrong.sink.write(g3.packet('Ping').encodeFrame({ id: 1, lastPingValueRaw: 0, lastPingValueDirect: 0, lastPingValueTick: 0 }));
     await expect(wrong.source.next()).rejects.toSatisfy((e) => isProtocolError(e));
   });
+
+  it('frames before bad bytes in the same chunk are handed out first, then the error (and again on every later call)', async () => {
+    const { source, sink } = pipe();
+    const bad = new Uint8Array(8);
+    new DataView(bad.buffer).setInt32(4, 9999, true);
+    void sink.write(Buffer.concat([pong(1), pong(2), bad]));
+    expect(g3.packet('Pong').decode((await source.next())!.payload).id).toBe(1);
+    expect(g3.packet('Pong').decode((await source.next())!.payload).id).toBe(2);
+    await expect(source.next()).rejects.toSatisfy((e) => isProtocolError(e, 'ERR_PROTOCOL_UNKNOWN_PACKET'));
+    await expect(source.next()).rejects.toSatisfy((e) => isProtocolError(e, 'ERR_PROTOCOL_UNKNOWN_PACKET'));
+  });
 });
