@@ -388,6 +388,8 @@ export interface RawAuthInit {
   readonly authToken?: (token: { accessToken: string | null; serverAuthorizationGrant: string | null }) => { accessToken: string | null; serverAuthorizationGrant: string | null };
   /** Called after the client's own exchange, before the AuthToken is sent (e.g. to fail the proxy's exchange). */
   readonly beforeAuthToken?: () => void;
+  /** Answer the proxy's password challenge (with ServerAuthToken) with this password. */
+  readonly password?: string;
 }
 
 /**
@@ -415,6 +417,10 @@ export async function authenticateRaw(client: RawClient, init: RawAuthInit): Pro
   if (init.until === 'auth-token-sent') return secrets;
   const server = value<{ serverAccessToken: string; passwordChallenge: Uint8Array | null }>(await client.next('ServerAuthToken'));
   secrets.serverAccessToken = server.serverAccessToken;
+  if (server.passwordChallenge !== null && init.password !== undefined) {
+    await client.send('PasswordResponse', { hash: passwordHash(server.passwordChallenge, init.password) });
+    await client.next('PasswordAccepted');
+  }
   return secrets;
 }
 
