@@ -79,3 +79,35 @@ export {
   type SetupStepOptions,
   type SyncResult,
 } from './backend/setup-driver.js';
+// forwarding, the proxy session, the cutover, failover, traces
+export {
+  backendJoiner,
+  createProxySession,
+  type BackendJoiner,
+  type BackendJoinerInit,
+  type BackendLoss,
+  type FailoverPolicy,
+  type MigrationTrigger,
+  type ProxyMigrationResult,
+  type ProxyRefusalCode,
+  type ProxySession,
+  type ProxySessionEvents,
+  type ProxySessionHooks,
+  type ProxySessionInit,
+  type ProxySessionStats,
+  type SessionEnd,
+  type SessionMigrationOptions,
+} from './proxy-session.js';
+export { joinBackend, refuseClient, type JoinBackendOptions } from './join-backend.js';
+export {
+  dropPacket,
+  forwardPacket,
+  rewritePacket,
+  type PacketDecision,
+  type PacketDirection,
+  type PacketHook,
+  type PacketHookContext,
+} from './forward/hooks.js';
+export { cleanupWrites, rewriteJoinWorld, type CutoverWrite } from './cutover.js';
+export { jsonlTraceRecorder, memoryTraceRecorder, type TraceAction, type TraceRecord, type TraceRecorder } from './trace.js';
+export { allow, deny, disconnect, redirect, refer } from '@handoff/migration';

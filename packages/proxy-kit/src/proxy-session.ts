@@ -6,7 +6,9 @@
  * a backend dies or kicks it (docs/proxy-kit.md).
  */
 import {
+  createDrainPolicy,
   createMigrator,
+  type DrainPolicy,
   type BufferBudget,
   type BufferLimits,
   type Deadlines,
@@ -36,6 +38,9 @@ import {
   type Phase,
   type SessionId,
 } from '@handoff/types';
+import { connectBackend } from './backend/connector.js';
+import { createSetupDriver, type AssetPolicy, type SetupDriver } from './backend/setup-driver.js';
+import type { ReferralDecision, TicketPolicy } from './backend/ticket-policy.js';
 import type { AcceptedClient, BackendConfig, BackendEnd, BackendLink, ChannelName, HeldWorld } from './contracts.js';
 import { cleanupWrites, rewriteJoinWorld, wire } from './cutover.js';
 import { ProxyError } from './errors.js';
@@ -52,39 +57,59 @@ import type { TraceAction, TraceRecorder } from './trace.js';
 
 /**
  * The backend side of a migration: dial B and send its Connect (Prepare), complete B's handshake
- * (Auth), play the client to B until its JoinWorld (Sync). The kit's connector and setup driver
- * provide it (`backendJoiner(...)`); anything with these three calls plugs in.
+ * (Auth), play the client to B until its JoinWorld (Sync). By default the session uses the kit's
+ * connector (`connectBackend`) and setup driver (`createSetupDriver`); anything with these three
+ * calls plugs in instead.
  */
 export interface BackendJoiner {
   /** Prepare: dials `target` and sends the Connect built from `record`, with `ticket` in its referral data. */
   connect(target: BackendConfig, options: { readonly record: SessionRecord; readonly ticket: string | undefined; readonly signal: AbortSignal }): Promise<BackendLink>;
-  /** Auth: B's ConnectAccept, its password challenge answered. */
-  accept(link: BackendLink, options: { readonly target: BackendConfig; readonly signal: AbortSignal }): Promise<void>;
+  /** Auth: B's ConnectAccept, its password challenge answered, B's acceptance of the player. */
+  accept(link: BackendLink, options: { readonly target: BackendConfig; readonly signal: AbortSignal }): Promise<unknown>;
   /** Sync: the client's setup replayed to B from `record`; resolves with B's JoinWorld and what it holds for the cutover. */
   sync(link: BackendLink, options: { readonly record: SessionRecord; readonly target: BackendConfig; readonly signal: AbortSignal }): Promise<HeldWorld>;
 }
 
-/** What a backend's `ClientReferral` should do. */
-export type ReferralDecision =
-  /** a ticket the backend signed for this player: move the player to `target` seamlessly, with a fresh proxy ticket */
-  | { readonly action: 'migrate'; readonly target: BackendRef; readonly ticket: string }
-  /** an ordinary referral: the client gets it unchanged and reconnects */
-  | { readonly action: 'forward' };
+/** Options of {@link backendJoiner}. */
+export interface BackendJoinerInit {
+  /** The proxy's address as backends see it: `referralSource` of every Connect (backends map it to the proxy's id). */
+  readonly proxyAddress: Address;
+  /** What the setup driver does with B's assets, per target (default `'require-identical'`). */
+  readonly assetPolicy?: AssetPolicy | ((target: BackendConfig) => AssetPolicy) | undefined;
+  /** B is not read while this is paused (the session passes `migrator.backendReads`). */
+  readonly reads?: { whenReadable(): Promise<void> } | undefined;
+  readonly logger?: Logger | undefined;
+}
 
-/** Tickets as the session uses them (the kit's ticket policy provides it). */
-export interface SessionTickets {
-  /** A proxy-signed ticket for this player to join `target`, coming from `source`. */
-  issue(request: {
-    readonly clientUuid: ClientUuid;
-    readonly sessionId: SessionId;
-    readonly source: BackendRef;
-    readonly target: BackendRef;
-    readonly signal: AbortSignal;
-  }): Promise<string>;
-  /** Whether seamless migration into `target`'s pool is possible now (keys, replay store). Default: yes. */
-  isPoolEnabled?(target: BackendRef): boolean;
-  /** A backend's ClientReferral: verify the ticket in its data. Default: forward every referral. */
-  referral?(frame: WireFrame, context: { readonly from: BackendRef; readonly clientUuid: ClientUuid; readonly signal: AbortSignal }): Promise<ReferralDecision>;
+/** The kit's joiner: `connectBackend`, then one `createSetupDriver` per link for `auth` and `sync`. */
+export function backendJoiner(init: BackendJoinerInit): BackendJoiner {
+  const drivers = new WeakMap<BackendLink, SetupDriver>();
+  const driverOf = (link: BackendLink, record: SessionRecord, target: BackendConfig): SetupDriver => {
+    let driver = drivers.get(link);
+    if (!driver) {
+      const policy = typeof init.assetPolicy === 'function' ? init.assetPolicy(target) : init.assetPolicy;
+      driver = createSetupDriver({
+        link,
+        record,
+        password: target.password,
+        ...(policy === undefined ? {} : { assetPolicy: policy }),
+        ...(init.reads ? { reads: init.reads } : {}),
+        ...(init.logger ? { logger: init.logger } : {}),
+      });
+      drivers.set(link, driver);
+    }
+    return driver;
+  };
+  const records = new WeakMap<BackendLink, SessionRecord>();
+  return {
+    async connect(target, { record, ticket, signal }) {
+      const link = await connectBackend(target, { record, ticket, proxyAddress: init.proxyAddress, signal, ...(init.logger ? { logger: init.logger } : {}) });
+      records.set(link, record);
+      return link;
+    },
+    accept: (link, { target, signal }) => driverOf(link, records.get(link)!, target).auth({ signal }),
+    sync: (link, { record, target, signal }) => driverOf(link, record, target).sync({ signal }),
+  };
 }
 
 /** Why the player's backend is gone. */
@@ -139,9 +164,18 @@ export interface ProxySessionInit {
   readonly backend: BackendLink;
   /** The backends the player may be moved to: a list, or a lookup by reference. */
   readonly backends: Iterable<BackendConfig> | ((ref: BackendRef) => BackendConfig | undefined);
-  readonly joiner: BackendJoiner;
-  /** Tickets for every join and for referrals; without them, targets get no ticket and referrals are forwarded. */
-  readonly tickets?: SessionTickets | undefined;
+  /** The proxy's address as backends see it: `referralSource` of every Connect to a backend. */
+  readonly proxyAddress: Address;
+  /** What the setup driver does with a target's assets (default `'require-identical'`). */
+  readonly assetPolicy?: AssetPolicy | ((target: BackendConfig) => AssetPolicy) | undefined;
+  /** Replaces the kit's connector and setup driver (tests, custom backends). */
+  readonly joiner?: BackendJoiner | undefined;
+  /**
+   * The proxy's ticket trust (`createTicketPolicy`): a ticket for every join, the pools' status
+   * (`pool-disabled` refusals), the verdict on a backend's referral. Without it, targets get no
+   * ticket (development joins) and every referral is forwarded to the client.
+   */
+  readonly tickets?: TicketPolicy | undefined;
   /** The session directory (memory or Redis): claimed on start, kept in step, released at the end. */
   readonly directory?: SessionDirectory | undefined;
   readonly hooks?: ProxySessionHooks | undefined;
@@ -215,7 +249,14 @@ export interface ProxySessionEvents {
   'migration:phase': { readonly migrationId: MigrationId; readonly phase: Phase };
   'migration:result': { readonly result: ProxyMigrationResult };
   'backend:lost': { readonly backend: BackendRef; readonly loss: BackendLoss; readonly role: 'player' | 'source' | 'target' };
-  'referral': { readonly from: BackendRef; readonly action: 'migrate' | 'forward' | 'ignored'; readonly target?: BackendRef | undefined };
+  'referral': {
+    readonly from: BackendRef;
+    /** `migrate`: a ticket of `from` for this player (seamless move); `forward`: an ordinary referral, sent to the client; `ignored`: a migration was in flight */
+    readonly action: 'migrate' | 'forward' | 'ignored';
+    readonly target?: BackendRef | undefined;
+    /** For `forward`: why the ticket did not do (`no-ticket`, `invalid-ticket`, `pool-disabled`…). */
+    readonly reason?: string | undefined;
+  };
   'failover': { readonly from: BackendRef; readonly loss: BackendLoss; readonly target: BackendRef | undefined; readonly result?: ProxyMigrationResult | undefined };
   'closed': SessionEnd;
 }
@@ -344,6 +385,8 @@ class ProxySessionImpl implements ProxySession {
   readonly #abort = new AbortController();
   readonly #links = new Map<string, LinkState>();
   readonly #lookup: (ref: BackendRef) => BackendConfig | undefined;
+  readonly #joiner: BackendJoiner;
+  readonly #drainPolicy: DrainPolicy<WireFrame>;
   #pending: Pending | undefined;
   #changed = deferred();
   #ending: SessionEnd | undefined;
@@ -381,6 +424,7 @@ class ProxySessionImpl implements ProxySession {
     this.record.setBackend(first);
     const tickets = init.tickets;
     const migration = init.migration ?? {};
+    this.#drainPolicy = createDrainPolicy<WireFrame>({ ...(migration.drainPolicy ?? {}), isSourcePong: this.record.pings.isSourcePong });
     this.#migrator = createMigrator<WireFrame>({
       session: this.record.ref,
       backend: first,
@@ -389,12 +433,12 @@ class ProxySessionImpl implements ProxySession {
         ...(init.hooks?.beforeMigrate ? { beforeMigrate: init.hooks.beforeMigrate.bind(init.hooks) } : {}),
         ...(init.hooks?.onFailure ? { onFailure: init.hooks.onFailure.bind(init.hooks) } : {}),
       },
-      drainPolicy: { ...(migration.drainPolicy ?? {}), isSourcePong: this.record.pings.isSourcePong },
+      drainPolicy: this.#drainPolicy,
       ...(migration.deadlines ? { deadlines: migration.deadlines } : {}),
       ...(migration.limits ? { limits: migration.limits } : {}),
       ...(migration.budget ? { budget: migration.budget } : {}),
       ...(migration.clock ? { clock: migration.clock } : {}),
-      ...(tickets?.isPoolEnabled ? { isPoolEnabled: (target: BackendRef) => tickets.isPoolEnabled!(target) } : {}),
+      ...(tickets ? { isPoolEnabled: (target: BackendRef) => tickets.poolStatus(target).seamless } : {}),
       onBufferSettled: (entry) => {
         if (entry.fate === 'dropped') this.#count('ToServer', entry.rule ?? 'dropped');
         else this.#trace('ToServer', 'Default', entry.frame, 'replayed', entry.fate === 'source' ? this.#pending?.source.id : this.#pending?.target.ref.id);
@@ -402,6 +446,14 @@ class ProxySessionImpl implements ProxySession {
       logger: this.#logger,
     });
     this.#migrator.on('migration:phase', ({ migrationId, phase }) => this.#onPhase(migrationId, phase));
+    this.#joiner =
+      init.joiner ??
+      backendJoiner({
+        proxyAddress: init.proxyAddress,
+        assetPolicy: init.assetPolicy,
+        reads: this.#migrator.backendReads,
+        ...(init.logger ? { logger: init.logger } : {}),
+      });
   }
 
   // ---------------------------------------------------------------- public surface
@@ -550,6 +602,7 @@ class ProxySessionImpl implements ProxySession {
       router: {
         sinkOf: (backend) => this.#sinkOf(backend),
         changed: () => this.#changed.promise,
+        admit: (frame, backend) => this.#admit(frame, backend),
       },
       hooks: this.#hooks,
       hookContext: () => this.#hookContext('ToServer', 'Default', this.#migrator.backend),
@@ -573,6 +626,14 @@ class ProxySessionImpl implements ProxySession {
       await this.#client.connection.close({ code: 10, reason: 'PROTOCOL_VIOLATION' }).catch(() => {});
       await this.#end({ reason: 'client-error', message: codeOf(end.error) });
     }
+  }
+
+  /** After the cut and before the client's ClientReady reached B, frames for B were sent in A's world. */
+  #admit(frame: WireFrame, backend: BackendRef): string | undefined {
+    const pending = this.#pending;
+    if (!pending?.cut || pending.clientReady.settled || pending.target.ref.id !== backend.id) return undefined;
+    const decision = this.#drainPolicy.decide(frame, { afterClientReady: false, source: pending.source, target: pending.target.ref });
+    return decision.action === 'drop' ? decision.rule : undefined;
   }
 
   #sinkOf(backend: BackendRef): FrameSink | undefined {
@@ -677,23 +738,30 @@ class ProxySessionImpl implements ProxySession {
       this.#count('ToClient', 'referral-while-migrating');
       return true;
     }
-    const decide = this.#init.tickets?.referral;
-    let decision: ReferralDecision = { action: 'forward' };
-    if (decide) {
+    const tickets = this.#init.tickets;
+    let decision: ReferralDecision | undefined;
+    if (tickets) {
       try {
-        decision = await decide(frame, { from, clientUuid: this.clientUuid, signal: this.#abort.signal });
+        decision = await tickets.interceptReferral(frame, {
+          clientUuid: this.clientUuid,
+          source: from,
+          generation: this.#generation,
+          sessionId: this.id,
+          signal: this.#abort.signal,
+        });
       } catch (error) {
         this.#logger.warn?.({ session: this.id, backend: from.id, code: codeOf(error) }, 'referral check failed: forwarded as an ordinary referral');
       }
     }
-    if (decision.action === 'migrate' && this.#lookup(decision.target)) {
-      this.#events.emit('referral', { from, action: 'migrate', target: decision.target });
-      void this.migrate(decision.target, { trigger: 'referral', ticket: decision.ticket }).catch((error: unknown) =>
+    if (decision?.action === 'migrate' && this.#lookup(decision.target.ref)) {
+      const target = decision.target.ref;
+      this.#events.emit('referral', { from, action: 'migrate', target });
+      void this.migrate(target, { trigger: 'referral', ticket: decision.ticket }).catch((error: unknown) =>
         this.#logger.warn?.({ session: this.id, code: codeOf(error) }, 'referral migration failed to start'),
       );
       return true;
     }
-    this.#events.emit('referral', { from, action: 'forward' });
+    this.#events.emit('referral', { from, action: 'forward', ...(decision?.action === 'forward' ? { reason: decision.reason } : {}) });
     return false;
   }
 
@@ -917,11 +985,9 @@ class ProxySessionImpl implements ProxySession {
         const tickets = this.#init.tickets;
         const ticket =
           ctx.request.ticket ??
-          (tickets
-            ? await tickets.issue({ clientUuid: this.clientUuid, sessionId: this.id, source: ctx.migration.source, target: target.ref, signal: ctx.signal })
-            : undefined);
+          (tickets ? await tickets.issue({ clientUuid: this.clientUuid, sessionId: this.id, target: target.ref }, { signal: ctx.signal }) : undefined);
         ctx.signal.throwIfAborted();
-        const link = await this.#init.joiner.connect(target, { record: this.record, ticket, signal: ctx.signal });
+        const link = await this.#joiner.connect(target, { record: this.record, ticket, signal: ctx.signal });
         if (ctx.signal.aborted || this.#pending !== pending) {
           await link.close('migration abandoned').catch(() => {});
           ctx.signal.throwIfAborted();
@@ -933,11 +999,11 @@ class ProxySessionImpl implements ProxySession {
       },
       auth: async (ctx) => {
         const pending = need(ctx);
-        await this.#init.joiner.accept(targetLink(ctx).link, { target: pending.target, signal: ctx.signal });
+        await this.#joiner.accept(targetLink(ctx).link, { target: pending.target, signal: ctx.signal });
       },
       sync: async (ctx) => {
         const pending = need(ctx);
-        pending.held = await this.#init.joiner.sync(targetLink(ctx).link, { record: this.record, target: pending.target, signal: ctx.signal });
+        pending.held = await this.#joiner.sync(targetLink(ctx).link, { record: this.record, target: pending.target, signal: ctx.signal });
       },
       freeze: async (ctx) => {
         await this.#init.hooks?.freeze?.({ migration: ctx.migration, signal: ctx.signal });
@@ -1136,7 +1202,13 @@ function checkInit(init: ProxySessionInit): void {
   if (!init || typeof init !== 'object') fail('createProxySession needs an init object');
   if (!init.client?.connection || !init.client.frames || !init.client.sink || !init.client.record) fail('client must be an AcceptedClient');
   if (!init.backend?.sink || typeof init.backend.channel !== 'function') fail('backend must be a BackendLink');
-  if (!init.joiner || typeof init.joiner.connect !== 'function') fail('joiner must provide connect, accept and sync');
+  if (init.joiner !== undefined && (typeof init.joiner?.connect !== 'function' || typeof init.joiner.accept !== 'function' || typeof init.joiner.sync !== 'function')) {
+    fail('joiner must provide connect, accept and sync');
+  }
+  if (init.joiner === undefined) {
+    const { host, port } = init.proxyAddress ?? {};
+    if (typeof host !== 'string' || !host || !Number.isInteger(port)) fail('proxyAddress must be the address backends see the proxy at');
+  }
   if (init.backends === undefined || init.backends === null) fail('backends must list the backends (or look them up)');
   if (init.referral) {
     const { host, port } = init.referral.address ?? {};

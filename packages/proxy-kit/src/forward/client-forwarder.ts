@@ -15,7 +15,9 @@
  *    A Pong the migrator would forward goes only to the backend whose Ping it answers (the ping
  *    ledger): a Pong for another backend's Ping is dropped (`pong-for-other-backend`), an unmatched
  *    one too (`pong-unmatched`). A frame for a backend whose link is gone is held until routing
- *    changes (a fail-over opens its buffer, or the session ends).
+ *    changes (a fail-over opens its buffer, or the session ends). After a cut, until the client's
+ *    ClientReady reached B, a frame the migrator forwards to B (it arrived once the buffer was
+ *    drained) was still sent in A's world: the drain policy decides it as it decides buffered ones.
  *
  * Every dropped frame is counted under its rule; nothing the client sent is lost without one.
  */
@@ -33,6 +35,13 @@ export interface ClientRouter {
   sinkOf(backend: BackendRef): FrameSink | undefined;
   /** Resolves when routing may have changed (a migration phase, a link's end, the session's end). */
   changed(): Promise<void>;
+  /**
+   * A last word on a frame the migrator would forward to `backend`: a drop rule, or `undefined` to
+   * forward it. The session uses it after a cut, for frames that arrive once the buffer is drained
+   * but before the client's ClientReady reached B: they were sent in A's world, so the drain
+   * policy still decides them.
+   */
+  admit?(frame: WireFrame, backend: BackendRef): string | undefined;
 }
 
 /** How the client loop ended. */
@@ -125,6 +134,11 @@ async function route(init: ClientForwarderInit, frame: WireFrame, pongBackend: s
       case 'forward': {
         if (pongBackend !== undefined && pongBackend !== r.backend.id) {
           init.onFrame(frame, 'dropped', r.backend, pongBackend === null ? 'pong-unmatched' : 'pong-for-other-backend');
+          return true;
+        }
+        const rule = router.admit?.(frame, r.backend);
+        if (rule !== undefined) {
+          init.onFrame(frame, 'dropped', r.backend, rule);
           return true;
         }
         const sink = router.sinkOf(r.backend);
