@@ -44,6 +44,13 @@ describe('accounting', () => {
     ]);
   });
 
+  it("matches an identical frame to the copy sent in the backend's own world (A → B → A: A's second ClientReady is not B's)", () => {
+    const ready = (index: number, world: number, worldUuid: string): SentPacket => ({ index, name: 'ClientReady', id: 105, digest: 'ready', connection: 1, world, worldUuid });
+    // world 1 on A, world 2 on B, world 3 on A again; A's log is read first and holds both its visits
+    const sent = [ready(0, 1, WORLD_A), movement(1, 1), ready(2, 2, WORLD_B), movement(3, 2), ready(4, 3, WORLD_A), movement(5, 3)];
+    expect(account(sent, [log('A', ['ready', 'm1', 'ready', 'm5'], WORLD_A), log('B', ['ready', 'm3'], WORLD_B)], 2)).toEqual([]);
+  });
+
   it('allows delivery to move between backends once per world change, not back and forth', () => {
     const sent = [0, 1, 2, 3].map((i) => movement(i));
     expect(account(sent, [log('A', ['m0', 'm3']), log('B', ['m1', 'm2'])], 2)).toEqual([]); // A → B → A

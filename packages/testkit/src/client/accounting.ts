@@ -56,6 +56,8 @@ export interface SentPacket {
   readonly connection: number;
   /** The world (global index) the client was in when it sent it. */
   readonly world: number;
+  /** That world's UUID, when known: identical frames (a ClientReady per world) are matched to their own world's backend first. */
+  readonly worldUuid?: string | undefined;
   /** For a Pong: which Ping it answers. */
   readonly pong?: {
     readonly pingId: number;
@@ -109,7 +111,11 @@ export function account(sent: readonly SentPacket[], logs: readonly DeliveryLog[
       const candidates = byDigest.get(packet.digest);
       if (!candidates) continue; // not from this client's accountable packets (e.g. a proxy's own setup)
       const free = (i: number): boolean => deliveries[i]!.length === 0;
-      let chosen = candidates.find((i) => i > previous && free(i));
+      // identical frames (a ClientReady per world): the copy sent in this backend's world first, so a
+      // later visit to a backend does not take the copy another backend got in between
+      const ownWorld = (i: number): boolean => log.worldUuid === undefined || sent[i]!.worldUuid === undefined || sent[i]!.worldUuid === log.worldUuid;
+      let chosen = candidates.length > 1 ? candidates.find((i) => i > previous && free(i) && ownWorld(i)) : undefined;
+      chosen ??= candidates.find((i) => i > previous && free(i));
       let outOfOrder = false;
       if (chosen === undefined) {
         chosen = candidates.find(free);
