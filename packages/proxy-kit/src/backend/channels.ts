@@ -57,6 +57,8 @@ export interface DemuxInit {
   readonly highWaterMark: number;
   /** Sees every frame read from the stream, once, before it is queued. */
   readonly onFrame?: ((frame: WireFrame) => void) | undefined;
+  /** Called once when the stream has ended at a frame boundary (the peer finished sending). */
+  readonly onEnd?: (() => void) | undefined;
 }
 
 /** What a demultiplexer holds now. */
@@ -156,6 +158,7 @@ export function demuxChannels(source: FrameSource, init: DemuxInit): Demux {
       if (frame === null) {
         ended = true;
         notify();
+        init.onEnd?.();
         continue;
       }
       init.onFrame?.(frame);

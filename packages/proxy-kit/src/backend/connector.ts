@@ -173,7 +173,13 @@ class Link implements ConnectedBackend {
     const onFrame = (frame: WireFrame): void => this.#snoop(frame);
     // One stream for every channel: TCP (the server maps Chunks and WorldMap onto its one connection).
     if (config.transport.name === 'tcp') {
-      this.#demux = demuxChannels(frameSource(stream.readable, registry, { direction: 'ToClient' }), { channels, highWaterMark, onFrame });
+      this.#demux = demuxChannels(frameSource(stream.readable, registry, { direction: 'ToClient' }), {
+        channels,
+        highWaterMark,
+        onFrame,
+        // a Hytale server closes its TCP channel fully: its FIN ends the link (our FIN answers it)
+        onEnd: () => void connection.close({ code: 0 }).catch(() => {}),
+      });
       for (const [channel, source] of this.#demux.sources) this.#slots.get(channel)!.source = source;
     } else {
       const check = channels.length > 1 ? { direction: 'ToClient' as const, channel: 'Default' } : { direction: 'ToClient' as const };
