@@ -551,7 +551,7 @@ class ProxySessionImpl implements ProxySession {
 
   #forward(state: LinkState, queued?: HeldWorld['queued']): void {
     const reads = allPermits(this.#migrator.backendReads, this.#hookPause);
-    const forwarding = forwardBackend({
+    forwardBackend({
       link: state.link,
       channels: this.#channels,
       gate: (name) => this.#migrator.gate(name),
@@ -575,21 +575,19 @@ class ProxySessionImpl implements ProxySession {
         this.#trace('ToClient', channel, frame, action, state.link.backend.id);
       },
       queued,
+      onEnd: (end) => this.#onForwardEnd(state, end),
       signal: this.#abort.signal,
     });
-    void forwarding.done.then((ends) => this.#onForwardingDone(state, ends));
   }
 
-  #onForwardingDone(state: LinkState, ends: readonly ForwardEnd[]): void {
-    const clientFailed = ends.find((e) => e.kind === 'client-failed');
-    if (clientFailed && !this.#ending) {
-      void this.#end({ reason: 'client-left', message: 'writing to the client failed' });
+  #onForwardEnd(state: LinkState, end: ForwardEnd): void {
+    if (end.kind === 'client-failed') {
+      if (!this.#ending) void this.#end({ reason: 'client-left', message: 'writing to the client failed' });
       return;
     }
-    const failed = ends.find((e): e is Extract<ForwardEnd, { kind: 'backend-failed' }> => e.kind === 'backend-failed');
-    if (failed && state.alive && !state.closingByKit) {
+    if (end.kind === 'backend-failed' && state.alive && !state.closingByKit) {
       // a backend whose bytes are not frames (or whose stream failed) is closed; its end is a loss
-      this.#logger.warn?.({ backend: state.link.backend.id, code: codeOf(failed.error) }, 'reading the backend failed');
+      this.#logger.warn?.({ backend: state.link.backend.id, channel: end.channel, code: codeOf(end.error) }, 'reading the backend failed');
       void state.link.close('Protocol error').catch(() => {});
     }
   }
@@ -762,6 +760,8 @@ class ProxySessionImpl implements ProxySession {
       return true;
     }
     this.#events.emit('referral', { from, action: 'forward', ...(decision?.action === 'forward' ? { reason: decision.reason } : {}) });
+    // the client follows it by reconnecting: the session ends when it leaves (or after the grace)
+    this.#awaitClientLeave();
     return false;
   }
 

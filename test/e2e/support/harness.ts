@@ -17,11 +17,12 @@ import {
   type AcceptedClient,
   type BackendConfig,
   type ProxySession,
+  type ProxySessionEvents,
   type ProxySessionInit,
   type TicketPolicy,
 } from '@handoff/proxy-kit';
 import { createBackend, droppedByRule, type BackendInit, type SimulatedBackend, type StrictClient } from '@handoff/testkit';
-import { createMemoryReplayStore, loadKeys, writeKeyDirectory, type KeyRing, type ReplayStore } from '@handoff/tickets';
+import { TicketError, createMemoryReplayStore, loadKeys, writeKeyDirectory, type KeyRing, type ReplayStore } from '@handoff/tickets';
 import type { Address, DialInit, Listener } from '@handoff/transport';
 import { createSelfSignedCertificate, quic, type CertificateInit } from '@handoff/transport-quic';
 import { tcp } from '@handoff/transport-tcp';
@@ -264,4 +265,58 @@ export function account(client: StrictClient, backends: readonly SimulatedBacken
 /** Client frames the sessions dropped by `rule`. */
 export function droppedBy(sessions: readonly { stats(): { readonly droppedToServer: Readonly<Record<string, number>> } }[], rule: string): number {
   return sessions.reduce((n, s) => n + (s.stats().droppedToServer[rule] ?? 0), 0);
+}
+
+/**
+ * A clock for the migration deadlines that moves only when told (`advance`): a deadline fires exactly
+ * when a test says its time has come, never by wall time.
+ */
+export class ManualDeadlines {
+  #now = 0;
+  #next = 0;
+  readonly #timers = new Map<number, { readonly at: number; readonly fn: () => void }>();
+  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown {
+    const id = ++this.#next;
+    this.#timers.set(id, { at: this.#now + timeout, fn: () => fn() });
+    return id;
+  }
+  clearTimeout(id: unknown): void {
+    this.#timers.delete(id as number);
+  }
+  /** Moves time on by `ms`, firing every timer due on the way, in order. */
+  advance(ms: number): void {
+    const until = this.#now + ms;
+    for (;;) {
+      const due = [...this.#timers].filter(([, t]) => t.at <= until).sort((x, y) => x[1].at - y[1].at || x[0] - y[0])[0];
+      if (!due) break;
+      this.#timers.delete(due[0]);
+      this.#now = due[1].at;
+      due[1].fn();
+    }
+    this.#now = until;
+  }
+}
+
+/** A replay store that can be taken down: every call then fails as a store that cannot answer. */
+export function downable(store: ReplayStore): ReplayStore & { down: boolean } {
+  const unavailable = () => new TicketError('ERR_TICKET_REPLAY_STORE_UNAVAILABLE', 'replay store unavailable (down): ticket refused', { reason: 'down' });
+  const wrapped = {
+    kind: 'downable',
+    down: false,
+    consume: (nonce: string, options: Parameters<ReplayStore['consume']>[1]) => (wrapped.down ? Promise.reject(unavailable()) : store.consume(nonce, options)),
+    probe: (options?: Parameters<ReplayStore['probe']>[0]) => (wrapped.down ? Promise.reject(unavailable()) : store.probe(options)),
+    close: () => store.close(),
+  };
+  return wrapped;
+}
+
+/** Resolves with the first event of `type` that `match` accepts. */
+export function once<K extends keyof ProxySessionEvents>(session: ProxySession, type: K, match: (event: ProxySessionEvents[K]) => boolean = () => true): Promise<ProxySessionEvents[K]> {
+  return new Promise((resolve) => {
+    const off = session.on(type, (event) => {
+      if (!match(event)) return;
+      off();
+      resolve(event);
+    });
+  });
 }

@@ -47,6 +47,8 @@ export interface BackendForwarderInit {
   readonly intercept: (frame: WireFrame) => boolean | Promise<boolean>;
   /** Every frame written to the client (tap, counters, trace). Called before the write. */
   readonly onFrame: (frame: WireFrame, channel: ChannelName, action: TraceAction, rule?: string) => void;
+  /** Each channel's end, as it happens (a failed read of one channel is the backend's failure). */
+  readonly onEnd?: ((end: ForwardEnd) => void) | undefined;
   /** Frames to write before reading the link (held by the cutover), per channel. */
   readonly queued?: Partial<Record<ChannelName, readonly WireFrame[]>> | undefined;
   readonly signal: AbortSignal;
@@ -62,7 +64,13 @@ const INTERCEPTED: ReadonlySet<string> = new Set(['Disconnect', 'ClientReferral'
 
 /** Starts forwarding every client channel from `init.link`. */
 export function forwardBackend(init: BackendForwarderInit): BackendForwarding {
-  const done = Promise.all(init.channels.names.map((channel) => forwardChannel(init, channel)));
+  const done = Promise.all(
+    init.channels.names.map(async (channel) => {
+      const end = await forwardChannel(init, channel);
+      init.onEnd?.(end);
+      return end;
+    }),
+  );
   return { done };
 }
 
