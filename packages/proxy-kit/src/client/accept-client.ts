@@ -127,6 +127,9 @@ const MAX_REFERRAL_DATA = 4096;
 /** A Disconnect that the client does not read cannot hold its close back longer than this (real time). */
 const CLOSE_WRITE_LIMIT_MS = 1000;
 
+/** What a read of the client's stream gave: a frame (`null` at its end) or the error. */
+type ReadOutcome = { readonly frame: WireFrame | null } | { readonly error: unknown };
+
 /** How the kit closes a client. */
 type Close =
   | { readonly kind: 'violation' }
@@ -318,6 +321,7 @@ class ClientHandshake {
   #failure: ProxyError | undefined;
   #closing: Promise<void> | undefined;
   #forgetAbort: (() => void) | undefined;
+  #pendingRead: Promise<ReadOutcome> | undefined;
 
   constructor(connection: Connection, options: Resolved) {
     this.#conn = connection;
@@ -697,37 +701,45 @@ class ClientHandshake {
 
   // ------------------------------------------------------------------ frames
 
+  /**
+   * A read of the client's next frame: the one left outstanding by {@link #during} if there is one
+   * (so a frame that arrived as a step finished is not lost), else a new one. Never rejects.
+   */
+  #read(): Promise<ReadOutcome> {
+    const pending = this.#pendingRead;
+    this.#pendingRead = undefined;
+    return (
+      pending ??
+      this.#source!.next({ signal: this.#ops.signal }).then(
+        (frame): ReadOutcome => ({ frame }),
+        (error: unknown): ReadOutcome => ({ error }),
+      )
+    );
+  }
+
   /** The next client frame of the handshake (rate-limited, tapped); bad input ends the handshake. */
   async #nextFrame(): Promise<WireFrame> {
-    let frame: WireFrame | null;
-    try {
-      frame = await this.#wait(this.#source!.next({ signal: this.#ops.signal }));
-    } catch (error) {
-      throw this.#readFailed(error);
-    }
-    if (frame === null) throw this.#streamEnded(`in stage ${this.#stage}`);
-    this.#admit(frame);
-    return frame;
+    const read = await this.#wait(this.#read());
+    if ('error' in read) throw this.#readFailed(read.error);
+    if (read.frame === null) throw this.#streamEnded(`in stage ${this.#stage}`);
+    this.#admit(read.frame);
+    return read.frame;
   }
 
   /** Waits for `operation` while frames keep arriving: a frame meanwhile is handled as the stage's handler would (it ends the handshake). */
   async #during<T>(operation: Promise<T>, state: 'requesting' | 'processing'): Promise<T> {
     operation.catch(() => {});
-    const reading = new AbortController();
-    const read = this.#source!.next({ signal: AbortSignal.any([reading.signal, this.#ops.signal]) }).then(
-      (frame) => ({ frame }),
-      (error: unknown) => ({ error }),
-    );
-    try {
-      const result = await this.#wait(Promise.race([operation.then((value) => ({ value })), read]));
-      if ('value' in result) return result.value;
-      if ('error' in result) throw this.#readFailed(result.error);
-      if (result.frame === null) throw this.#streamEnded(`in stage ${this.#stage}`);
-      this.#admit(result.frame);
-      throw this.#strayFrame(result.frame, state);
-    } finally {
-      reading.abort(); // the pending read stays in the source for the next call: nothing is lost
+    const read = this.#read();
+    const result = await this.#wait(Promise.race([operation.then((value) => ({ value })), read]));
+    if ('value' in result) {
+      // the read stays outstanding for whoever reads next: whatever it brings is not lost
+      this.#pendingRead = read;
+      return result.value;
     }
+    if ('error' in result) throw this.#readFailed(result.error);
+    if (result.frame === null) throw this.#streamEnded(`in stage ${this.#stage}`);
+    this.#admit(result.frame);
+    throw this.#strayFrame(result.frame, state);
   }
 
   /** The frames after the handshake: the same rate limit, and bad bytes close the client as a protocol violation. */
@@ -737,16 +749,32 @@ class ClientHandshake {
       throw this.#failure;
     }
     let frame: WireFrame | null;
-    try {
-      frame = await inner.next(options);
-    } catch (error) {
-      if (options?.signal?.aborted && error === options.signal.reason) throw error;
-      if (this.#failure !== undefined || isProtocolError(error)) {
-        if (this.#failure === undefined) this.#readFailed(error, true);
-        await this.#closing;
-        throw this.#failure;
+    const pending = this.#pendingRead;
+    if (pending !== undefined) {
+      // the handshake's outstanding read comes first; an aborted wait leaves it in place
+      const signal = options?.signal;
+      signal?.throwIfAborted();
+      let onAbort: (() => void) | undefined;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal!.reason);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+      aborted.catch(() => {});
+      let read: ReadOutcome;
+      try {
+        read = await Promise.race([pending, aborted]);
+      } finally {
+        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
       }
-      throw error; // the transport's: the connection ended (not bad input)
+      this.#pendingRead = undefined;
+      if ('error' in read) return this.#sessionReadFailed(read.error, options);
+      frame = read.frame;
+    } else {
+      try {
+        frame = await inner.next(options);
+      } catch (error) {
+        return this.#sessionReadFailed(error, options);
+      }
     }
     if (frame !== null && this.#rateLimited()) {
       this.#endRateLimited();
@@ -754,6 +782,16 @@ class ClientHandshake {
       throw this.#failure;
     }
     return frame;
+  }
+
+  async #sessionReadFailed(error: unknown, options?: { readonly signal?: AbortSignal | undefined }): Promise<never> {
+    if (options?.signal?.aborted && error === options.signal.reason) throw error;
+    if (this.#failure !== undefined || isProtocolError(error)) {
+      if (this.#failure === undefined) this.#readFailed(error, true);
+      await this.#closing;
+      throw this.#failure;
+    }
+    throw error; // the transport's: the connection ended (not bad input)
   }
 
   /** A client frame arrived: the rate limit, the inactivity clock, the tap. */
