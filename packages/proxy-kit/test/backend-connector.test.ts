@@ -7,6 +7,7 @@ import { getGeneration, portFromWire } from '@handoff/protocol';
 import { SessionRecord } from '@handoff/session';
 import { chunkOwner } from '@handoff/testkit';
 import { createMemoryReplayStore } from '@handoff/tickets';
+import { createDevCa, createSelfSignedCertificate, quic, type QuicDialInit } from '@handoff/transport-quic';
 import { tcp } from '@handoff/transport-tcp';
 import { parseBackendRef } from '@handoff/types';
 import { connectBackend, createSetupDriver, createTicketPolicy, isProxyError, type BackendConfig, type TicketPolicy } from '@handoff/proxy-kit';
@@ -108,6 +109,43 @@ describe('connectBackend: the Connect', () => {
     const error = await connectBackend(config, { record: recordFor(), ticket: huge, proxyAddress: PROXY_ADDRESS }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ERR_PROXY_INVALID_ARGUMENT', reason: 'connect' });
     expect(String((error as Error).message)).not.toContain(huge.slice(0, 64));
+  });
+
+  it("mTLS: a backend that only takes the proxy CA's certificates takes the proxy's, and no other", async () => {
+    const net = await network(closers);
+    const ca = await createDevCa({ commonName: 'proxy CA' });
+    const serverCert = await ca.issue({ commonName: 'localhost', usage: 'server', ipAddresses: ['127.0.0.1'] });
+    const b = await simulatedBackend(closers, net, {
+      id: 'game',
+      transport: 'quic',
+      quic: { certificate: serverCert, clientCertificate: { policy: 'required-and-verified', ca: ca.certPem } },
+    });
+    const proxyCert = await ca.issue({ commonName: 'proxy-1', usage: 'client' });
+    const config: BackendConfig<QuicDialInit> = {
+      ref: parseBackendRef({ id: 'game' }),
+      address: b.address,
+      transport: quic(),
+      dial: { certificate: proxyCert, serverTrust: { ca: ca.certPem }, idleTimeout: 10_000 },
+    };
+    const record = recordFor({ holds: b.assets });
+    const tickets = policy(net, [config]);
+    const link = closers.add(await connectBackend(config, { record, ticket: await tickets.issue({ clientUuid: PLAYER, target: config.ref }), proxyAddress: PROXY_ADDRESS }), (l) =>
+      l.close(),
+    );
+    await expect(createSetupDriver({ link, record }).auth()).resolves.toEqual({ password: 'none' });
+    expect(b.player(PLAYER)!.certificateFingerprint).toBe(proxyCert.fingerprint);
+
+    // TLS 1.3: the dial may complete before the backend refuses the certificate; either way no join
+    const stranger = { ...config, dial: { ...config.dial, certificate: await createSelfSignedCertificate({ commonName: 'stranger' }) } };
+    const refused = await connectBackend(stranger, { record, ticket: await tickets.issue({ clientUuid: PLAYER, target: config.ref }), proxyAddress: PROXY_ADDRESS }).then(
+      async (other) => {
+        closers.add(other, (l) => l.close());
+        return ((await createSetupDriver({ link: other, record }).auth().catch((e: unknown) => e)) as { code?: string }).code;
+      },
+      (e: { code?: string }) => e.code,
+    );
+    expect(['ERR_PROXY_BACKEND_CONNECT_FAILED', 'ERR_PROXY_BACKEND_CLOSED']).toContain(refused);
+    expect(b.counters.connects).toBe(1);
   });
 
   it('a backend that is not there, or an aborted dial, is ERR_PROXY_BACKEND_CONNECT_FAILED with the cause', async () => {
