@@ -309,7 +309,6 @@ class ClientHandshake {
   #tokens: number;
   #tokensAt: number;
 
-  #stream: BidiStream | undefined;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #sink: FrameSink | undefined;
   #source: FrameSource | undefined;
@@ -356,7 +355,6 @@ class ClientHandshake {
         }
       }
       const stream = await this.#wait(this.#acceptStream());
-      this.#stream = stream;
       this.#sink = frameSink(stream.writable);
       this.#reader = stream.readable.getReader();
       if (this.#isOutdatedAlpn()) return await this.#refuseOutdated();
