@@ -85,6 +85,7 @@ describe('before the Connect', () => {
     expect(await client.closed).toMatchObject({ initiator: 'remote', code: 0 });
     expect(isProxyError((await h.outcome(0)).error, 'ERR_PROXY_CLIENT_LEFT')).toBe(true);
     expectCounted(h, 'client-left');
+    await expectOthersUnaffected(h);
   });
 });
 
@@ -115,6 +116,7 @@ describe('in a handshake stage', () => {
     expect(await client.closed).toMatchObject(VIOLATION);
     expect(isProxyError((await h.outcome(0)).error, 'ERR_PROXY_CLIENT_MALFORMED')).toBe(true);
     expectCounted(h, 'malformed-frame');
+    await expectOthersUnaffected(h, 'pw');
   });
 
   it('a PasswordResponse longer than its maximum (70 bytes): a protocol violation, before its body arrives', async () => {

@@ -424,17 +424,24 @@ export async function authenticateRaw(client: RawClient, init: RawAuthInit): Pro
   return secrets;
 }
 
-/** A function that never settles until its signal aborts; `called` resolves when it was called. */
-export function stalled<T>(): { fn: (options: { signal?: AbortSignal | undefined }) => Promise<T>; called: Promise<AbortSignal> } {
+/**
+ * A function whose first call never settles until its signal aborts (`called` resolves with that
+ * signal); later calls go to `rest`, when given.
+ */
+export function stalled<A extends unknown[], T>(
+  rest?: (...args: A) => Promise<T>,
+): { fn: (...args: A) => Promise<T>; called: Promise<AbortSignal> } {
   let resolveCalled!: (signal: AbortSignal) => void;
   const called = new Promise<AbortSignal>((resolve) => (resolveCalled = resolve));
+  let calls = 0;
   return {
     called,
-    fn: (options) =>
-      new Promise<T>((_, reject) => {
-        const signal = options.signal ?? new AbortController().signal;
-        resolveCalled(signal);
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-      }),
+    fn: (...args: A) => {
+      if (calls++ > 0 && rest !== undefined) return rest(...args);
+      const options = args.findLast((a): a is { signal?: AbortSignal } => typeof a === 'object' && a !== null && 'signal' in a);
+      const signal = options?.signal ?? new AbortController().signal;
+      resolveCalled(signal);
+      return new Promise<T>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+    },
   };
 }

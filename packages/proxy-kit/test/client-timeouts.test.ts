@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, connectStrictClient, createSessionService, type StrictClient } from '@handoff/testkit';
+import { ManualClock, connectStrictClient, createSessionService, type PlayerCredentials, type SessionService, type StrictClient } from '@handoff/testkit';
 import {
   CLIENT_CLOSE_REASONS,
   httpSessionService,
@@ -49,6 +49,10 @@ async function bystander(h: ProxyHarness, init: Partial<Parameters<typeof connec
   open.push(client);
   await client.inWorld();
   return client;
+}
+
+async function authenticatedBystander(h: ProxyHarness, service: SessionService, credentials: PlayerCredentials): Promise<StrictClient> {
+  return bystander(h, { auth: { sessionService: service.url, credentials } });
 }
 
 async function expectStillPlaying(h: ProxyHarness, client: StrictClient): Promise<void> {
@@ -117,6 +121,7 @@ describe('development mode', () => {
     const clock = new ManualClock();
     const h = await ProxyHarness.start({ accept: { auth: noClientAuth(), clock, password: 'pw', generations: ['G1'] }, alpn: ['hytale/1'] });
     open.push(h);
+    const other = await bystander(h, { generation: 'G1', password: 'pw' });
     const client = await raw(h, 'G1');
     await client.send('Connect', connectPacket(client.generation));
     await client.next('ConnectAccept');
@@ -125,18 +130,23 @@ describe('development mode', () => {
     await clock.advance(1);
     expect(value(await client.next('Disconnect'))).toEqual({ reason: 'Read timeout', type: 'Disconnect' });
     expect(await client.closed).toMatchObject({ code: 0 });
+    expectCounted(h, 'read-timeout', 1);
+    await expectStillPlaying(h, other);
   });
 
   it('configured durations replace the server\'s (timeouts.initial)', async () => {
     const clock = new ManualClock();
     const h = await ProxyHarness.start({ accept: { auth: noClientAuth(), clock, timeouts: { initial: 2_000 } } });
     open.push(h);
+    const other = await bystander(h);
     const client = await raw(h);
-    await h.started(1);
+    await h.started(2);
     await clock.advance(1_999);
     nothingCounted(h);
     await clock.advance(1);
     expect(await client.closed).toMatchObject({ code: 10 });
+    expectCounted(h, 'stage-timeout', 1);
+    await expectStillPlaying(h, other);
   });
 });
 
@@ -159,12 +169,16 @@ describe('authenticated path', () => {
   }
 
   it('auth:grant: the session service does not answer within 30 s; the request is cancelled, the client told it took too long (code 0)', async () => {
-    const grant = stalled<string>();
-    const { clock, service, h, player } = await setup((s) => ({ sessions: { ...s, requestAuthGrant: (_request, options = {}) => grant.fn(options) } }));
+    let grant!: ReturnType<typeof stalled<Parameters<SessionServiceClient['requestAuthGrant']>, string>>;
+    const { clock, service, h, player } = await setup((s) => {
+      grant = stalled((request, options) => s.requestAuthGrant(request, options));
+      return { sessions: { ...s, requestAuthGrant: grant.fn } };
+    });
     const client = await raw(h);
     const alice = await player('Alice');
     await client.send('Connect', connectPacket(client.generation, { uuid: alice.clientUuid, username: alice.username, identityToken: alice.identityToken }));
     const signal = await grant.called;
+    const other = await authenticatedBystander(h, service, await player('Carol'));
     await clock.advance(29_999);
     nothingCounted(h);
     await clock.advance(1);
@@ -172,7 +186,8 @@ describe('authenticated path', () => {
     expect(await client.closed).toMatchObject({ code: 0 });
     expect(signal.aborted).toBe(true);
     expect((await h.outcome(0)).error).toMatchObject({ code: 'ERR_PROXY_CLIENT_TIMEOUT', reason: 'auth:grant' });
-    expectCounted(h, 'stage-timeout', 0);
+    expectCounted(h, 'stage-timeout', 1);
+    await expectStillPlaying(h, other);
   });
 
   it('auth:token: no AuthToken within 30 s of the AuthGrant: the stage timeout, code 0; a bystander plays on', async () => {
@@ -192,37 +207,45 @@ describe('authenticated path', () => {
   });
 
   it("auth:server-exchange: the proxy's exchange does not come back within 15 s: the stage timeout, code 0", async () => {
-    const exchange = stalled<string>();
-    const { clock, service, h, player } = await setup((s) => ({ sessions: { ...s, exchangeAuthGrant: (_request, options = {}) => exchange.fn(options) } }));
+    let exchange!: ReturnType<typeof stalled<Parameters<SessionServiceClient['exchangeAuthGrant']>, string>>;
+    const { clock, service, h, player } = await setup((s) => {
+      exchange = stalled((request, options) => s.exchangeAuthGrant(request, options));
+      return { sessions: { ...s, exchangeAuthGrant: exchange.fn } };
+    });
     const client = await raw(h);
     await authenticateRaw(client, { service, credentials: await player('Alice'), until: 'auth-token-sent' });
     const signal = await exchange.called;
+    const other = await authenticatedBystander(h, service, await player('Carol'));
     await clock.advance(14_999);
     nothingCounted(h);
     await clock.advance(1);
     expect(value(await client.next('Disconnect'))).toEqual({ reason: STAGE_TIMEOUT, type: 'Disconnect' });
     expect(signal.aborted).toBe(true);
     expect((await h.outcome(0)).error).toMatchObject({ reason: 'auth:server-exchange' });
-    expectCounted(h, 'stage-timeout', 0);
+    expectCounted(h, 'stage-timeout', 1);
+    await expectStillPlaying(h, other);
   });
 
   it('auth: the identity check hangs; 30 s without a packet is "Read timeout", code 4', async () => {
-    const verify = stalled<void>();
+    let verify!: ReturnType<typeof stalled<Parameters<AuthenticatedClientAuth['verifyIdentityToken']>, void>>;
     const { clock, service, h, player } = await setup((_s, make) => {
       const real = make();
-      return { auth: { ...real, verifyIdentityToken: (_token, _expect, options) => verify.fn(options) } };
+      verify = stalled((...args) => real.verifyIdentityToken(...args));
+      return { auth: { ...real, verifyIdentityToken: verify.fn } };
     });
     const client = await raw(h);
     const alice = await player('Alice');
     await client.send('Connect', connectPacket(client.generation, { uuid: alice.clientUuid, username: alice.username, identityToken: alice.identityToken }));
     await verify.called;
+    const other = await authenticatedBystander(h, service, await player('Carol'));
     await clock.advance(29_999);
     nothingCounted(h);
     await clock.advance(1);
     expect(value(await client.next('Disconnect'))).toEqual({ reason: 'Read timeout', type: 'Disconnect' });
     expect(await client.closed).toMatchObject({ code: 4 });
     expect((await h.outcome(0)).error).toMatchObject({ code: 'ERR_PROXY_CLIENT_TIMEOUT', reason: 'auth' });
-    expectCounted(h, 'read-timeout', 0);
+    expectCounted(h, 'read-timeout', 1);
+    await expectStillPlaying(h, other);
   });
 });
 
