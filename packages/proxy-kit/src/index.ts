@@ -18,6 +18,7 @@ export {
   type ClientTimeouts,
 } from './client/accept-client.js';
 export {
+  CLIENT_AUTH_CHECKS,
   CLIENT_SCOPES,
   HYTALE_TOKEN_ISSUER,
   JWKS_REFRESH_INTERVAL_MS,

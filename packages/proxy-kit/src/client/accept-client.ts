@@ -32,7 +32,7 @@ import { parseClientUuid, type ClientUuid, type Logger } from '@handoff/types';
 import type { AcceptedClient } from '../contracts.js';
 import { ProxyError, isProxyError, type ProxyErrorCode } from '../errors.js';
 import { frameSink, frameSource, type FrameSink, type FrameSource } from '../frames.js';
-import { CLIENT_SCOPES, type AuthenticatedClientAuth, type ClientAuth, type ClientAuthCheck } from './client-auth.js';
+import { CLIENT_AUTH_CHECKS, CLIENT_SCOPES, type AuthenticatedClientAuth, type ClientAuth, type ClientAuthCheck } from './client-auth.js';
 import { systemClientClock, type ClientClock, type ClientClockTimer } from './clock.js';
 import { createClientCounters, type ClientCloseReason, type ClientCounters } from './counters.js';
 
@@ -981,20 +981,7 @@ class ClientHandshake {
     if (this.#failure !== undefined) return this.#failure;
     const fallback: Record<typeof step, ClientAuthCheck> = { identity: 'identity-invalid', grant: 'grant-failed', access: 'access-invalid', exchange: 'exchange-failed' };
     const given = isProxyError(error) ? (error.reason as ClientAuthCheck | undefined) : undefined;
-    const known: ClientAuthCheck[] = [
-      'identity-invalid',
-      'identity-subject',
-      'identity-scope',
-      'access-invalid',
-      'access-subject',
-      'access-username-missing',
-      'access-username',
-      'keys-unavailable',
-      'grant-failed',
-      'exchange-failed',
-      'server-identity-unavailable',
-    ];
-    const check = given !== undefined && known.includes(given) ? given : fallback[step];
+    const check = given !== undefined && CLIENT_AUTH_CHECKS.includes(given) ? given : fallback[step];
     const table: Record<ClientAuthCheck, readonly [message: string, reason: ClientCloseReason]> = {
       'identity-invalid': ['Invalid or expired identity token', 'identity-refused'],
       'identity-subject': ['Invalid identity token: UUID mismatch', 'identity-refused'],

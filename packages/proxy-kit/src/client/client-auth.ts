@@ -46,18 +46,22 @@ export const CLIENT_SCOPES = Object.freeze({ Game: 'hytale:client', Editor: 'hyt
  * - `grant-failed`, `exchange-failed`: the session service refused or failed an exchange;
  * - `server-identity-unavailable`: the proxy has no identity token to send (a configuration error).
  */
-export type ClientAuthCheck =
-  | 'identity-invalid'
-  | 'identity-subject'
-  | 'identity-scope'
-  | 'access-invalid'
-  | 'access-subject'
-  | 'access-username-missing'
-  | 'access-username'
-  | 'keys-unavailable'
-  | 'grant-failed'
-  | 'exchange-failed'
-  | 'server-identity-unavailable';
+export const CLIENT_AUTH_CHECKS = Object.freeze([
+  'identity-invalid',
+  'identity-subject',
+  'identity-scope',
+  'access-invalid',
+  'access-subject',
+  'access-username-missing',
+  'access-username',
+  'keys-unavailable',
+  'grant-failed',
+  'exchange-failed',
+  'server-identity-unavailable',
+] as const);
+
+/** One of {@link CLIENT_AUTH_CHECKS}. */
+export type ClientAuthCheck = (typeof CLIENT_AUTH_CHECKS)[number];
 
 /** Per-call options of a {@link ClientAuth} step. */
 export interface ClientAuthCallOptions {
