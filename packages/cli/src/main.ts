@@ -4,6 +4,7 @@ import { decodeCommand, encodeCommand, vectorsCommand } from './commands/codec.j
 import { demoCommand } from './commands/demo.js';
 import { backendCommand, parseListen, parseSource } from './commands/backend.js';
 import { keysGenerateCommand } from './commands/keys.js';
+import { PROXY_LOG_LEVELS, hostPort, parseBackendFlag, parseBackendKeysFlag, proxyCommand, type ProxyArgs } from './commands/proxy.js';
 import { CliError, isCliError } from './errors.js';
 import { type CliIo, processIo } from './io.js';
 
@@ -41,6 +42,24 @@ function listenAddress(value: string): { host: string; port: number } {
   const address = parseListen(value);
   if (address === undefined) throw new InvalidArgumentError('expected host:port, e.g. 127.0.0.1:5520 or [::1]:5520');
   return address;
+}
+
+function proxyAddressFlag(value: string): string {
+  const address = hostPort(value);
+  if (address === undefined) throw new InvalidArgumentError('expected host:port, e.g. 127.0.0.1:5520 or [::1]:5520');
+  return address;
+}
+
+function backendFlag(value: string, previous: { id: string; url: string }[] | undefined): { id: string; url: string }[] {
+  const parsed = parseBackendFlag(value);
+  if (parsed === undefined) throw new InvalidArgumentError('expected id=quic://host:port or id=tcp://host:port');
+  return [...(previous ?? []), parsed];
+}
+
+function backendKeysFlag(value: string, previous: { id: string; path: string }[] | undefined): { id: string; path: string }[] {
+  const parsed = parseBackendKeysFlag(value);
+  if (parsed === undefined) throw new InvalidArgumentError('expected id=<key directory or JWKS file>');
+  return [...(previous ?? []), parsed];
 }
 
 function generationId(value: string): string {
@@ -135,6 +154,26 @@ function build(io: CliIo, setExit: (code: number) => void): Command {
         setExit(await backendCommand({ ...opts, sources: opts.source }, io));
       },
     );
+
+  program
+    .command('proxy')
+    .description('run the reference proxy until SIGINT or SIGTERM (SIGHUP re-reads the keys): docs/operations.md')
+    .option('--config <file>', 'YAML config file (docs/proxy-config.schema.json); the flags below win over it')
+    .option('--listen <host:port>', 'where clients connect, over QUIC (listen.address)', proxyAddressFlag)
+    .option('--admin <host:port>', 'the admin HTTP API (admin.address; default 127.0.0.1:8080)', proxyAddressFlag)
+    .option('--backend <id=url>', 'a backend, quic://host:port or tcp://host:port (repeatable; backends.<id>.address)', backendFlag)
+    .option('--backend-keys <id=path>', "a backend's public keys, key directory or JWKS file (repeatable; backends.<id>.jwks)", backendKeysFlag)
+    .option('--ticket-keys <dir>', "the proxy's key directory from handoff keys generate (tickets.keys)")
+    .addOption(new Option('--client-auth <mode>', 'session-service, or none for development (clientAuth.mode)').choices(['none', 'session-service']))
+    .option('--redis <url>', 'Redis for ticket replay protection and the session directory (redis.url; default in memory)')
+    .option('--proxy-id <id>', "the proxy's id, issuer of its tickets (proxy.id; default proxy)", backendId)
+    .option('--proxy-address <host:port>', 'the address backends know the proxy by (proxy.address)', proxyAddressFlag)
+    .option('--cert <file>', 'listener certificate chain, PEM (listen.certificate.cert; default a development certificate)')
+    .option('--key <file>', 'the private key of --cert, PEM (listen.certificate.key)')
+    .addOption(new Option('--log-level <level>', 'JSON log level (log.level; default info)').choices([...PROXY_LOG_LEVELS]))
+    .action(async (opts: ProxyArgs) => {
+      setExit(await proxyCommand(opts, io));
+    });
 
   const keys = program.command('keys').description('migration ticket keys');
   keys
