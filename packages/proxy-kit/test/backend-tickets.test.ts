@@ -226,6 +226,7 @@ describe('referral interception', () => {
   it('with a Redis replay store: migrates while Redis answers; with Redis stopped it fails closed (replay-store-unavailable), counted', async () => {
     const shared = createRedisReplayStore({ url: inject('redisUrl'), keyPrefix: `proxy-kit-test:${process.pid}:${Date.now()}:` });
     closers.add(shared, (s) => s.close());
+    await shared.probe(); // connected: a store that has not connected yet answers `down`, as a stopped one does
     const up = await twoBackends({ replayStore: shared });
     const to = { host: up.b.address.host, port: up.b.address.port };
     expect(await up.tickets.interceptReferral(referral(to, await sourceTicket(up.lobbyKeys.signing)), context(up.ca))).toMatchObject({ action: 'migrate' });
