@@ -724,6 +724,7 @@ class ProxySessionImpl implements ProxySession {
       const final = this.#init.failover?.isFinalKick?.(reason, from) ?? false;
       if (final) {
         state.finalKick = true;
+        this.#kickedWith = reason;
         this.#logger.info?.({ session: this.id, backend: from.id }, 'final kick: no failover');
         return false; // the client gets it as the backend sent it; the session ends with the link
       }
@@ -787,7 +788,7 @@ class ProxySessionImpl implements ProxySession {
 
   async #closeClientAfterKick(): Promise<void> {
     await this.#client.connection.close({ code: 0 }).catch(() => {});
-    await this.#end({ reason: 'kicked' });
+    await this.#end({ reason: 'kicked', message: this.#kickedWith });
   }
 
   /** A backend died or kicked the player: decide by its role. */
@@ -1122,6 +1123,8 @@ class ProxySessionImpl implements ProxySession {
   }
 
   #referred = false;
+  /** The reason of a final kick let through to the client. */
+  #kickedWith: string | undefined;
 
   async #disconnectClient(message: string): Promise<void> {
     const frame = this.#generation.packet('Disconnect').encodeFrame({ reason: message, type: 'Disconnect' });
@@ -1131,7 +1134,14 @@ class ProxySessionImpl implements ProxySession {
 
   async #end(end: SessionEnd): Promise<void> {
     if (this.#ending) return;
-    const final: SessionEnd = end.reason === 'client-left' && this.#referred ? { reason: 'referred' } : end;
+    const final: SessionEnd =
+      end.reason !== 'client-left'
+        ? end
+        : this.#kickedWith !== undefined
+          ? { reason: 'kicked', message: this.#kickedWith }
+          : this.#referred
+            ? { reason: 'referred' }
+            : end;
     this.#ending = final;
     this.#abort.abort(new ProxyError('ERR_PROXY_CLOSED', `session ended (${final.reason})`));
     this.#migrator.stop();

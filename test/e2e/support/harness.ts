@@ -185,6 +185,8 @@ export async function proxy(net: Network, init: ProxyInit): Promise<TestProxy> {
         referral: { address: listener.address },
         ...(init.logger ? { logger: init.logger } : {}),
         ...extra,
+        // deadlines move only when a test says so: a slow, shared machine never fails a migration by wall time
+        migration: { clock: new ManualDeadlines(), ...extra.migration },
       });
       sessions.push(session);
       net.closers.add(session, (s) => s.close());
