@@ -18,7 +18,7 @@ import {
   PROXY_ADDRESS,
   PROXY_ID,
   USERNAME,
-  clientReady,
+  inWorld,
   configOf,
   logged,
   network,
@@ -170,16 +170,7 @@ describe('connectBackend: channels', () => {
   it('G3 over QUIC: Default from the bidi stream, Chunks and WorldMap from the backend\'s uni streams by order', async () => {
     const net = await network(closers);
     const b = await simulatedBackend(closers, net, { id: 'game', transport: 'quic', chunkRadius: 1 });
-    const config = await configOf(b);
-    const record = recordFor({ holds: b.assets });
-    const link = closers.add(
-      await connectBackend(config, { record, ticket: await policy(net, [config]).issue({ clientUuid: PLAYER, target: config.ref }), proxyAddress: PROXY_ADDRESS }),
-      (l) => l.close(),
-    );
-    const driver = createSetupDriver({ link, record });
-    await driver.auth();
-    await driver.sync();
-    await clientReady(link);
+    const { link } = await inWorld(closers, net, b);
 
     const chunks = await link.channel('Chunks');
     const columns: string[] = [];
@@ -201,16 +192,7 @@ describe('connectBackend: channels', () => {
   it('G3 over TCP: the one stream demultiplexed by packet id onto the same three channels', async () => {
     const net = await network(closers);
     const b = await simulatedBackend(closers, net, { id: 'game', transport: 'tcp', chunkRadius: 1 });
-    const config = await configOf(b);
-    const record = recordFor({ holds: b.assets });
-    const link = closers.add(
-      await connectBackend(config, { record, ticket: await policy(net, [config]).issue({ clientUuid: PLAYER, target: config.ref }), proxyAddress: PROXY_ADDRESS }),
-      (l) => l.close(),
-    );
-    const driver = createSetupDriver({ link, record });
-    await driver.auth();
-    await driver.sync();
-    await clientReady(link);
+    const { link } = await inWorld(closers, net, b);
     // read WorldMap first: what came before it on the stream waits on its channels
     expect((await (await link.channel('WorldMap')).next())!.descriptor.name).toBe('ClearWorldMap');
     expect(link.stats().demux!.queuedBytes['Default']).toBeGreaterThan(0);

@@ -6,9 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getGeneration } from '@handoff/protocol';
 import { ManualClock, chunkOwner } from '@handoff/testkit';
-import { createMemoryReplayStore } from '@handoff/tickets';
-import { connectBackend, createSetupDriver, createTicketPolicy } from '@handoff/proxy-kit';
-import { Closers, PLAYER, PROXY_ADDRESS, PROXY_ID, clientReady, configOf, network, readUntil, recordFor, simulatedBackend } from './backend-fixtures.js';
+import { Closers, PLAYER, inWorld, network, readUntil, simulatedBackend } from './backend-fixtures.js';
 
 const closers = new Closers();
 afterEach(() => closers.closeAll());
@@ -20,18 +18,8 @@ describe('TCP demultiplexing', () => {
     const clock = new ManualClock();
     const radius = 6;
     const b = await simulatedBackend(closers, net, { id: 'game', transport: 'tcp', clock, chunkRadius: radius, chunkBytes: 8192 });
-    const config = await configOf(b);
-    const record = recordFor({ holds: b.assets });
-    const ticket = await createTicketPolicy({ proxyId: PROXY_ID, keyRing: net.proxyKeys, replayStore: createMemoryReplayStore(), backends: [config], backendKeys: {} }).issue({
-      clientUuid: PLAYER,
-      target: config.ref,
-    });
     const highWaterMark = 2048;
-    const link = closers.add(await connectBackend(config, { record, ticket, proxyAddress: PROXY_ADDRESS, channelHighWaterMark: highWaterMark }), (l) => l.close());
-    const driver = createSetupDriver({ link, record });
-    await driver.auth();
-    await driver.sync();
-    await clientReady(link);
+    const { link } = await inWorld(closers, net, b, { channelHighWaterMark: highWaterMark });
 
     // Default up to the first Ping; then the backend streams its chunks, and Default waits for the next Ping
     const defaults = await link.channel('Default');
@@ -73,17 +61,7 @@ describe('TCP demultiplexing', () => {
   it('a cancelled channel stops holding the others up: its frames are dropped from then on', async () => {
     const net = await network(closers);
     const b = await simulatedBackend(closers, net, { id: 'game', transport: 'tcp', clock: new ManualClock(), chunkRadius: 3, chunkBytes: 8192 });
-    const config = await configOf(b);
-    const record = recordFor({ holds: b.assets });
-    const ticket = await createTicketPolicy({ proxyId: PROXY_ID, keyRing: net.proxyKeys, replayStore: createMemoryReplayStore(), backends: [config], backendKeys: {} }).issue({
-      clientUuid: PLAYER,
-      target: config.ref,
-    });
-    const link = closers.add(await connectBackend(config, { record, ticket, proxyAddress: PROXY_ADDRESS, channelHighWaterMark: 1024 }), (l) => l.close());
-    const driver = createSetupDriver({ link, record });
-    await driver.auth();
-    await driver.sync();
-    await clientReady(link);
+    const { link } = await inWorld(closers, net, b, { channelHighWaterMark: 1024 });
     await (await link.channel('Chunks')).cancel();
     await (await link.channel('WorldMap')).cancel();
     const defaults = await link.channel('Default');

@@ -8,12 +8,22 @@ import { join } from 'node:path';
 import { getGeneration, readFrame, type Generation, type WireFrame } from '@handoff/protocol';
 import { SessionRecord, createCaptureTap } from '@handoff/session';
 import { createBackend, type BackendAsset, type BackendInit, type SimulatedBackend } from '@handoff/testkit';
-import { loadKeys, writeKeyDirectory, type KeyRing } from '@handoff/tickets';
+import { createMemoryReplayStore, loadKeys, writeKeyDirectory, type KeyRing } from '@handoff/tickets';
 import { memory, type Address, type Connection, type DialInit } from '@handoff/transport';
 import { createSelfSignedCertificate, quic, type CertificateInit } from '@handoff/transport-quic';
 import { tcp } from '@handoff/transport-tcp';
 import { parseBackendId, parseBackendRef, type ClientUuid } from '@handoff/types';
-import { frameSink, frameSource, type BackendConfig, type BackendLink, type FrameSource } from '@handoff/proxy-kit';
+import {
+  connectBackend,
+  createSetupDriver,
+  createTicketPolicy,
+  frameSink,
+  frameSource,
+  type BackendConfig,
+  type BackendLink,
+  type ConnectedBackend,
+  type FrameSource,
+} from '@handoff/proxy-kit';
 
 export const PLAYER = '3f2b8c1e-0d4a-4c6b-9e7f-1a2b3c4d5e6f' as ClientUuid;
 export const USERNAME = 'Steve';
@@ -220,4 +230,28 @@ export async function scriptedBackend(
   })();
   done.catch(() => {});
   return { config: { ref: parseBackendRef({ id }), address: listener.address, transport }, done };
+}
+
+/**
+ * The player joined to `b` through the proxy and in B's world: a proxy ticket, the link, auth, sync,
+ * then the client's ClientReady (as after a cutover), so B streams its world.
+ */
+export async function inWorld(
+  closers: Closers,
+  net: Network,
+  b: SimulatedBackend,
+  options: { readonly channelHighWaterMark?: number } = {},
+): Promise<{ readonly link: ConnectedBackend; readonly record: SessionRecord }> {
+  const config = await configOf(b);
+  const record = recordFor({ generation: b.generation, holds: b.assets });
+  const ticket = await createTicketPolicy({ proxyId: PROXY_ID, keyRing: net.proxyKeys, replayStore: createMemoryReplayStore(), backends: [config], backendKeys: {} }).issue({
+    clientUuid: PLAYER,
+    target: config.ref,
+  });
+  const link = closers.add(await connectBackend(config, { record, ticket, proxyAddress: PROXY_ADDRESS, ...options }), (l) => l.close());
+  const driver = createSetupDriver({ link, record });
+  await driver.auth();
+  await driver.sync();
+  await clientReady(link);
+  return { link, record };
 }
