@@ -4,16 +4,13 @@
  * name the route and the status but never a token or a body.
  */
 import { inspect } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSessionService } from '@handoff/testkit';
 import { createSessionStore } from '@handoff/session';
 import { acceptClient, createClientCounters, httpSessionService, isProxyError, noClientAuth, sessionServiceAuth, type SessionServiceClient } from '@handoff/proxy-kit';
-import { ProxyHarness, RawClient, connectPacket, value } from './client-support.js';
+import { closeAfterEach, connectPacket, ProxyHarness, RawClient, value } from './client-support.js';
 
-const open: { close(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  for (const thing of open.splice(0).reverse()) await thing.close();
-});
+const track = closeAfterEach();
 
 describe('acceptClient options', () => {
   it('bad options reject with ERR_PROXY_INVALID_ARGUMENT, and the connection is closed (nothing leaks)', async () => {
@@ -65,9 +62,9 @@ describe('a failure of the kit itself', () => {
       return store.create(init);
     };
     const h = await ProxyHarness.start({ accept: { auth: noClientAuth(), store: failing } });
-    open.push(h);
+    track(h);
     const client = await RawClient.connect({ address: h.address });
-    open.push(client);
+    track(client);
     await client.send('Connect', connectPacket(client.generation));
     expect(value(await client.next('Disconnect'))).toEqual({ reason: 'Internal server error!', type: 'Disconnect' });
     expect(await client.closed).toMatchObject({ code: 4 });
@@ -76,7 +73,7 @@ describe('a failure of the kit itself', () => {
     expect((error!.cause as Error).message).toBe('store down');
     expect(h.counters.closed['internal-error']).toBe(1);
     const next = await RawClient.connect({ address: h.address });
-    open.push(next);
+    track(next);
     await next.send('Connect', connectPacket(next.generation));
     await next.next('ConnectAccept');
     expect(h.counters.accepted).toBe(1);
@@ -93,7 +90,7 @@ describe('a failure of the kit itself', () => {
 describe('httpSessionService', () => {
   it('the three routes against the fake service; a refusal names the route, status and error, never a secret', async () => {
     const service = await createSessionService();
-    open.push(service);
+    track(service);
     const server = await service.createServer();
     const player = await service.createPlayer({ clientUuid: '00112233-4455-6677-8899-aabbccddeeff', username: 'Alice' });
     const sessions = httpSessionService({ url: service.url, serverSessionToken: server.sessionToken });

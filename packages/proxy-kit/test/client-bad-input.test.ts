@@ -3,37 +3,21 @@
  * stage, frames the codec refuses, oversized frames, floods. Each closes only that client, the way the
  * server closes it, with its counter; a second client on the same listener goes on to play.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FRAME_HEADER_SIZE, writeFrameHeader } from '@handoff/protocol';
 import { ManualClock, connectStrictClient } from '@handoff/testkit';
-import { CLIENT_CLOSE_REASONS, isProxyError, noClientAuth, type ClientCloseReason, type ProxyErrorCode } from '@handoff/proxy-kit';
-import { ProxyHarness, RawClient, connectPacket, passwordHash, value } from './client-support.js';
+import { isProxyError, noClientAuth, type ClientCloseReason, type ProxyErrorCode } from '@handoff/proxy-kit';
+import { closeAfterEach, connectPacket, expectCounted, passwordHash, ProxyHarness, RawClient, value } from './client-support.js';
 
-const open: { close(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  for (const thing of open.splice(0).reverse()) await thing.close();
-});
+const track = closeAfterEach();
 
-async function harness(init: Parameters<typeof ProxyHarness.start>[0]) {
-  const h = await ProxyHarness.start(init);
-  open.push(h);
-  return h;
-}
+const harness = async (init: Parameters<typeof ProxyHarness.start>[0]) => track(await ProxyHarness.start(init));
 
-async function raw(init: Parameters<typeof RawClient.connect>[0]): Promise<RawClient> {
-  const client = await RawClient.connect(init);
-  open.push(client);
-  return client;
-}
-
-function expectCounted(h: ProxyHarness, reason: ClientCloseReason): void {
-  expect(CLIENT_CLOSE_REASONS.filter((r) => r !== reason && h.counters.closed[r] !== 0)).toEqual([]);
-  expect(h.counters.closed[reason]).toBe(1);
-}
+const raw = async (init: Parameters<typeof RawClient.connect>[0]) => track(await RawClient.connect(init));
 
 async function expectOthersUnaffected(h: ProxyHarness, password?: string): Promise<void> {
   const other = await connectStrictClient({ address: h.address, waitTimeoutMs: 10_000, ...(password ? { password } : {}) });
-  open.push(other);
+  track(other);
   await other.inWorld();
   other.sendMovement(2);
   const index = h.outcomes.length - 1;

@@ -4,33 +4,18 @@
  * session gets: the record, the tap, the frames after the handshake with nothing lost.
  */
 import { inspect } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
-import { connectStrictClient, type StrictClient } from '@handoff/testkit';
+import { describe, expect, it } from 'vitest';
+import { connectStrictClient } from '@handoff/testkit';
 import { isProxyError, noClientAuth } from '@handoff/proxy-kit';
-import { ProxyHarness, RawClient, connectPacket, passwordHash, value } from './client-support.js';
+import { closeAfterEach, connectPacket, passwordHash, ProxyHarness, RawClient, value } from './client-support.js';
 
-const open: { close(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  for (const thing of open.splice(0).reverse()) await thing.close();
-});
+const track = closeAfterEach();
 
-async function harness(init: Parameters<typeof ProxyHarness.start>[0]) {
-  const h = await ProxyHarness.start(init);
-  open.push(h);
-  return h;
-}
+const harness = async (init: Parameters<typeof ProxyHarness.start>[0]) => track(await ProxyHarness.start(init));
 
-async function strict(init: Parameters<typeof connectStrictClient>[0]): Promise<StrictClient> {
-  const client = await connectStrictClient({ waitTimeoutMs: 10_000, ...init });
-  open.push(client);
-  return client;
-}
+const strict = async (init: Parameters<typeof connectStrictClient>[0]) => track(await connectStrictClient({ waitTimeoutMs: 10_000, ...init }));
 
-async function raw(init: Parameters<typeof RawClient.connect>[0]): Promise<RawClient> {
-  const client = await RawClient.connect(init);
-  open.push(client);
-  return client;
-}
+const raw = async (init: Parameters<typeof RawClient.connect>[0]) => track(await RawClient.connect(init));
 
 describe('development mode (noClientAuth)', () => {
   for (const [generation, alpn] of [

@@ -16,19 +16,46 @@ import {
   type WireFrame,
 } from '@handoff/protocol';
 import type { Address, CloseInfo, Connection, Listener } from '@handoff/transport';
-import { createSelfSignedCertificate, quic, type CertificateWithKey, type QuicTransport } from '@handoff/transport-quic';
+import { createSelfSignedCertificate, quic, type CertificateWithKey } from '@handoff/transport-quic';
 import {
   acceptClient,
   createClientCounters,
+  CLIENT_CLOSE_REASONS,
   type AcceptClientInit,
   type AcceptedClient,
+  type ClientCloseReason,
   type ClientCounters,
   type ProxyError,
 } from '@handoff/proxy-kit';
 import { createSessionStore, type SessionStore } from '@handoff/session';
+import { afterEach, expect } from 'vitest';
 import { sessionServiceClient, type PlayerCredentials, type SessionService } from '@handoff/testkit';
 
 export const PLAYER_UUID = '00112233-4455-6677-8899-aabbccddeeff';
+
+/** Registers an `afterEach` that closes what the test opened (newest first); returns `track(thing)`. */
+export function closeAfterEach(): <T extends { close(): Promise<unknown> }>(thing: T) => T {
+  const open: { close(): Promise<unknown> }[] = [];
+  afterEach(async () => {
+    for (const thing of open.splice(0).reverse()) await thing.close();
+  });
+  return (thing) => {
+    open.push(thing);
+    return thing;
+  };
+}
+
+/** Only `reason` was counted, once; and `accepted` clients completed their handshake, when given. */
+export function expectCounted(h: ProxyHarness, reason: ClientCloseReason, accepted?: number): void {
+  expect(CLIENT_CLOSE_REASONS.filter((r) => r !== reason && h.counters.closed[r] !== 0)).toEqual([]);
+  expect(h.counters.closed[reason]).toBe(1);
+  if (accepted !== undefined) expect(h.counters.accepted).toBe(accepted);
+}
+
+/** Nobody was closed (yet). */
+export function nothingCounted(h: ProxyHarness): void {
+  expect(CLIENT_CLOSE_REASONS.filter((r) => h.counters.closed[r] !== 0)).toEqual([]);
+}
 
 /** Resolves once `check()` holds; `wake()` re-checks. Bounded by `timeoutMs` of real time (a failing test, never a sync). */
 export class Signal {
@@ -92,12 +119,10 @@ export class ProxyHarness {
   readonly store: SessionStore;
   readonly outcomes: Outcome[] = [];
   readonly signal = new Signal();
-  readonly #transport: QuicTransport;
   readonly #init: ProxyHarnessInit;
   #closed = false;
 
-  private constructor(transport: QuicTransport, listener: Listener, certificate: CertificateWithKey, init: ProxyHarnessInit) {
-    this.#transport = transport;
+  private constructor(listener: Listener, certificate: CertificateWithKey, init: ProxyHarnessInit) {
     this.listener = listener;
     this.certificate = certificate;
     this.#init = init;
@@ -116,7 +141,7 @@ export class ProxyHarness {
       maxStreams: { bidi: 1, uni: 0 },
       idleTimeout: 30_000,
     });
-    const harness = new ProxyHarness(transport, listener, certificate, init);
+    const harness = new ProxyHarness(listener, certificate, init);
     void harness.#loop();
     return harness;
   }

@@ -6,47 +6,32 @@
  * no handshake timer left: it plays on while the clock moves.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock, connectStrictClient, createSessionService, type PlayerCredentials, type SessionService, type StrictClient } from '@handoff/testkit';
 import {
-  CLIENT_CLOSE_REASONS,
   httpSessionService,
   isProxyError,
   noClientAuth,
   sessionServiceAuth,
   type AuthenticatedClientAuth,
-  type ClientCloseReason,
   type SessionServiceClient,
 } from '@handoff/proxy-kit';
-import { ProxyHarness, RawClient, authenticateRaw, connectPacket, serverCertificate, stalled, value } from './client-support.js';
+import { authenticateRaw, closeAfterEach, connectPacket, expectCounted, nothingCounted, ProxyHarness, RawClient, serverCertificate, stalled, value } from './client-support.js';
 
-const open: { close(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  for (const thing of open.splice(0).reverse()) await thing.close();
-});
+const track = closeAfterEach();
 
 const STAGE_TIMEOUT = 'Either you took too long to login or we took too long to process your request! Retry again in a moment.';
 
-function expectCounted(h: ProxyHarness, reason: ClientCloseReason, accepted: number): void {
-  expect(CLIENT_CLOSE_REASONS.filter((r) => r !== reason && h.counters.closed[r] !== 0)).toEqual([]);
-  expect(h.counters.closed[reason]).toBe(1);
-  expect(h.counters.accepted).toBe(accepted);
-}
-
-function nothingCounted(h: ProxyHarness): void {
-  expect(CLIENT_CLOSE_REASONS.filter((r) => h.counters.closed[r] !== 0)).toEqual([]);
-}
-
 async function raw(h: ProxyHarness, generation?: string): Promise<RawClient> {
   const client = await RawClient.connect({ address: h.address, ...(generation ? { generation } : {}) });
-  open.push(client);
+  track(client);
   return client;
 }
 
 /** A client that completes its handshake before the clock moves, and must play on afterwards. */
 async function bystander(h: ProxyHarness, init: Partial<Parameters<typeof connectStrictClient>[0]> = {}): Promise<StrictClient> {
   const client = await connectStrictClient({ address: h.address, waitTimeoutMs: 10_000, ...init });
-  open.push(client);
+  track(client);
   await client.inWorld();
   return client;
 }
@@ -66,7 +51,7 @@ describe('development mode', () => {
   it('initial: no Connect within 15 s closes silently (the protocol-violation close), at 15 s and not before', async () => {
     const clock = new ManualClock();
     const h = await ProxyHarness.start({ accept: { auth: noClientAuth(), clock } });
-    open.push(h);
+    track(h);
     const other = await bystander(h);
     const client = await raw(h); // its stream carries nothing yet
     await h.started(2);
@@ -85,7 +70,7 @@ describe('development mode', () => {
   it('password: 45 s without an answer is "Read timeout", code 4 (no stage timer, as the server)', async () => {
     const clock = new ManualClock();
     const h = await ProxyHarness.start({ accept: { auth: noClientAuth(), clock, password: 'pw' } });
-    open.push(h);
+    track(h);
     const other = await bystander(h, { password: 'pw' });
     const client = await raw(h);
     await client.send('Connect', connectPacket(client.generation));
@@ -103,7 +88,7 @@ describe('development mode', () => {
   it('a packet restarts the inactivity clock: a wrong answer at 40 s gives the client another 45 s', async () => {
     const clock = new ManualClock();
     const h = await ProxyHarness.start({ accept: { auth: noClientAuth(), clock, password: 'pw' } });
-    open.push(h);
+    track(h);
     const client = await raw(h);
     await client.send('Connect', connectPacket(client.generation));
     const challenge = value<{ passwordChallenge: Uint8Array }>(await client.next('ConnectAccept')).passwordChallenge;
@@ -120,7 +105,7 @@ describe('development mode', () => {
   it('G1: the password stage is 30 s, and its read timeout closes with 0 (G1 has no code 4)', async () => {
     const clock = new ManualClock();
     const h = await ProxyHarness.start({ accept: { auth: noClientAuth(), clock, password: 'pw', generations: ['G1'] }, alpn: ['hytale/1'] });
-    open.push(h);
+    track(h);
     const other = await bystander(h, { generation: 'G1', password: 'pw' });
     const client = await raw(h, 'G1');
     await client.send('Connect', connectPacket(client.generation));
@@ -137,7 +122,7 @@ describe('development mode', () => {
   it('configured durations replace the server\'s (timeouts.initial)', async () => {
     const clock = new ManualClock();
     const h = await ProxyHarness.start({ accept: { auth: noClientAuth(), clock, timeouts: { initial: 2_000 } } });
-    open.push(h);
+    track(h);
     const other = await bystander(h);
     const client = await raw(h);
     await h.started(2);
@@ -154,7 +139,7 @@ describe('authenticated path', () => {
   async function setup(wrap: (s: SessionServiceClient, auth: () => AuthenticatedClientAuth) => { sessions?: SessionServiceClient; auth?: AuthenticatedClientAuth } = () => ({})) {
     const clock = new ManualClock();
     const service = await createSessionService();
-    open.push(service);
+    track(service);
     const certificate = await serverCertificate();
     const server = await service.createServer();
     const http = httpSessionService({ url: service.url, serverSessionToken: server.sessionToken });
@@ -163,7 +148,7 @@ describe('authenticated path', () => {
     const custom = wrap(http, () => make(http));
     const auth = custom.auth ?? make(custom.sessions ?? http);
     const h = await ProxyHarness.start({ certificate, accept: { auth, clock } });
-    open.push(h);
+    track(h);
     const player = (name: string) => service.createPlayer({ clientUuid: randomUUID(), username: name });
     return { clock, service, h, player };
   }
@@ -193,7 +178,7 @@ describe('authenticated path', () => {
   it('auth:token: no AuthToken within 30 s of the AuthGrant: the stage timeout, code 0; a bystander plays on', async () => {
     const { clock, service, h, player } = await setup();
     const other = await connectStrictClient({ address: h.address, auth: { sessionService: service.url, credentials: await player('Carol') }, waitTimeoutMs: 10_000 });
-    open.push(other);
+    track(other);
     await other.inWorld();
     const client = await raw(h);
     await authenticateRaw(client, { service, credentials: await player('Alice'), until: 'auth-grant' });
@@ -253,7 +238,7 @@ describe('the signal', () => {
   it('aborting it mid-handshake tells the client "Server is shutting down!" (code 0), counted as aborted', async () => {
     const controller = new AbortController();
     const h = await ProxyHarness.start({ accept: { auth: noClientAuth(), password: 'pw', signal: controller.signal } });
-    open.push(h);
+    track(h);
     const client = await raw(h);
     await client.send('Connect', connectPacket(client.generation));
     await client.next('ConnectAccept');
