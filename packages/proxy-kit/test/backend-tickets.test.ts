@@ -13,6 +13,7 @@ import {
   createPoolPolicy,
   createRedisReplayStore,
   createTicketIssuer,
+  createTicketVerifier,
   type KeyRing,
   type ReplayStore,
 } from '@handoff/tickets';
@@ -198,6 +199,24 @@ describe('referral interception', () => {
       malformed: 1,
     });
     void cb;
+  });
+
+  it("state A put in its ticket is carried into the proxy's fresh ticket for B", async () => {
+    const { b, ca, lobbyKeys, tickets } = await twoBackends();
+    const state = new TextEncoder().encode('{"inventory":[1,2,3]}');
+    const signed = await createTicketIssuer({ keyRing: lobbyKeys.signing, issuer: parseBackendId('lobby') }).issue({
+      clientUuid: PLAYER,
+      target: parseBackendId('game'),
+      state,
+    });
+    const decision = (await tickets.interceptReferral(referral({ host: b.address.host, port: b.address.port }, signed), context(ca))) as ReferralMigrate;
+    expect(decision.action).toBe('migrate');
+    const verified = await createTicketVerifier({ keyRing: net.proxyPublic, replayStore: createMemoryReplayStore() }).verify(decision.ticket, {
+      clientUuid: PLAYER,
+      source: parseBackendId(PROXY_ID),
+      target: parseBackendId('game'),
+    });
+    expect(verified.state).toEqual({ kind: 'inline', bytes: state });
   });
 
   it('a referral from a backend whose keys the proxy does not have is forwarded (unknown-source)', async () => {
