@@ -28,7 +28,7 @@ export interface JoinBackendOptions {
  * Joins `target` on the client's behalf, up to the end of the backend's handshake. On failure the link
  * is closed and the error rethrown (`ERR_PROXY_SETUP_DISCONNECTED` with the backend's reason, for a
  * refused ticket; `ERR_PROXY_BACKEND_CONNECT_FAILED`; `ERR_PROXY_TICKET_ISSUE_FAILED`…); the client is
- * left as it is: tell it with {@link refuseClient}.
+ * left as it is: tell it with `client.disconnect(reason)`.
  */
 export async function joinBackend(target: BackendConfig, options: JoinBackendOptions): Promise<BackendLink> {
   const { client, signal, logger } = options;
@@ -52,9 +52,7 @@ export async function joinBackend(target: BackendConfig, options: JoinBackendOpt
   return link;
 }
 
-/** Tells a client it cannot play (a `Disconnect` with `message`), then closes its connection. */
+/** Tells a client it cannot play (`Disconnect(message)`, then the close): `client.disconnect(message)`, never rejecting. */
 export async function refuseClient(client: AcceptedClient, message: string): Promise<void> {
-  await client.sink.write(client.generation.packet('Disconnect').encodeFrame({ reason: message, type: 'Disconnect' })).catch(() => {});
-  await client.sink.close().catch(() => {});
-  await client.connection.close({ code: 0, reason: message.slice(0, 100) }).catch(() => {});
+  await client.disconnect(message).catch(() => {});
 }

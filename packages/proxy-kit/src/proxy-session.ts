@@ -417,7 +417,8 @@ class ProxySessionImpl implements ProxySession {
     this.#events = new Emitter(this.#logger);
     this.#lookup = backendLookup(init.backends);
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#tap = createCaptureTap(this.record, { generation: this.#generation, logger: this.#logger });
+    // the tap the handshake fed (it knows the generation and holds the Connect); a stand-in client may bring none
+    this.#tap = client.tap ?? createCaptureTap(this.record, { generation: this.#generation, logger: this.#logger });
     this.#channels = clientChannels(client.connection, this.#generation, client.sink);
     this.#hooks = init.hooks?.packets?.length ? new PacketHooks(init.hooks.packets, this.#generation) : undefined;
     const first = init.backend.backend;

@@ -13,7 +13,6 @@ import {
   createTicketPolicy,
   joinBackend,
   noClientAuth,
-  refuseClient,
   type AcceptedClient,
   type BackendConfig,
   type ProxySession,
@@ -192,7 +191,7 @@ export async function proxy(net: Network, init: ProxyInit): Promise<TestProxy> {
       net.closers.add(session, (s) => s.close());
     } catch (error) {
       failures.push(error);
-      await refuseClient(client, 'Could not join a server');
+      await client.disconnect('Could not join a server').catch(() => {});
     }
     notify();
   };
