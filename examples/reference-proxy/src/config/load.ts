@@ -114,14 +114,17 @@ function issueOf(error: ErrorObject, data: unknown): ConfigIssue {
       const meaning = PATTERN_MEANING.find(([re]) => re.test(String(params.pattern)))?.[1] ?? `must match ${String(params.pattern)}`;
       return { path: keyPath(segments), message: `${meaning}, not ${describeType(error.data)}` };
     }
+    case 'minProperties':
+    case 'minItems': {
+      const limit = Number(params.limit);
+      return { path: keyPath(segments), message: `must have at least ${limit} ${limit === 1 ? 'entry' : 'entries'}` };
+    }
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
     case 'minLength':
     case 'maxLength':
-    case 'minItems':
-    case 'minProperties':
     case 'uniqueItems':
       return { path: keyPath(segments), message: error.message ?? `fails ${error.keyword}` };
     default:
