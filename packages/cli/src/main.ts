@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isProtocolError } from '@handoff/protocol';
-import { decodeCommand, encodeCommand, vectorsCommand } from './commands/codec.js';
+import { decodeCommand, encodeCommand, publicVectorsCommand, vectorsCommand } from './commands/codec.js';
 import { demoCommand } from './commands/demo.js';
 import { backendCommand, parseListen, parseSource } from './commands/backend.js';
 import { keysGenerateCommand } from './commands/keys.js';
@@ -110,11 +110,12 @@ function build(io: CliIo, setExit: (code: number) => void): Command {
 
   program
     .command('vectors')
-    .description('check a vector file; ends with "N passed, N failed"')
+    .description('check a vector file (without one: print the public vectors readably, decoded and checked); ends with "N passed, N failed"')
     .option('-q, --quiet', 'print failures only')
-    .argument('<file>', 'vector file (JSON array, format of docs/protocol.md)')
-    .action(async (file: string, opts: { quiet?: boolean }) => {
-      setExit(await vectorsCommand(file, io, { quiet: opts.quiet === true }));
+    .argument('[file]', 'vector file (JSON array, format of docs/protocol.md); default the public vectors')
+    .action(async (file: string | undefined, opts: { quiet?: boolean }) => {
+      const quiet = opts.quiet === true;
+      setExit(file === undefined ? await publicVectorsCommand(io, { quiet }) : await vectorsCommand(file, io, { quiet }));
     });
 
   program
@@ -188,9 +189,12 @@ function build(io: CliIo, setExit: (code: number) => void): Command {
 
   program
     .command('demo')
-    .description('decode the public vectors and print them readably')
-    .action(async () => {
-      setExit(await demoCommand(io));
+    .description('a real migration on loopback: a session service, two backends (QUIC, TCP), the reference proxy, a strict client moved a→b→a→b and through a crash; docs/handoff-packet-set.md')
+    .option('--generation <generation>', 'protocol generation: G1, G2 or G3', generationId, 'G3')
+    .option('--json', 'print the summary as one JSON object on the last line')
+    .option('--trace <file>', 'record every frame the proxy handles as JSONL (handoff trace analyze <file>)')
+    .action(async (opts: { generation: string; json?: boolean; trace?: string }) => {
+      setExit(await demoCommand({ generation: opts.generation as 'G1' | 'G2' | 'G3', json: opts.json === true, trace: opts.trace }, io));
     });
 
   return program;
