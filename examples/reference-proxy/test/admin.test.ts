@@ -116,7 +116,7 @@ describe('reading', () => {
 });
 
 describe('POST /sessions/{uuid}/migrate', () => {
-  const migrate = (body: unknown, uuid = client.clientUuid) => h.api('POST', `/sessions/${uuid}/migrate`, body);
+  const migrate = (body: unknown, uuid: string = client.clientUuid) => h.api('POST', `/sessions/${uuid}/migrate`, body);
 
   it.each([
     ['not JSON', '{"target":', 'bad-request'],
