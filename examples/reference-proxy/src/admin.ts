@@ -55,6 +55,9 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+/** How long closing the admin server waits for requests in flight before it drops them. */
+const CLOSE_BOUND_MS = 1000;
+
 /** The largest request body read (a migrate or drain body is a few dozen bytes). */
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -190,10 +193,15 @@ export async function startAdminServer(init: AdminServerInit): Promise<AdminServ
   const bound = server.address() as AddressInfo;
   return {
     address: { host: bound.address, port: bound.port },
+    // requests in flight are answered (bounded by CLOSE_BOUND_MS); idle connections go at once
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        const force = setTimeout(() => server.closeAllConnections(), CLOSE_BOUND_MS);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
       }),
   };
 }

@@ -607,12 +607,12 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
       };
     },
     migrate: async (uuid, body) => {
+      notClosing();
       const entry = liveEntry(uuid);
       const { target } = objectBody(body, ['target']);
       if (typeof target !== 'string' || target.length === 0) throw new AdminError(400, 'bad-request', 'target must be a backend id (a string)');
       const backend = registry.get(target);
       if (!backend) throw new AdminError(400, 'unknown-backend', `no backend ${JSON.stringify(target.slice(0, 64))} (backends: ${registry.all().map((e) => e.id).join(', ')})`);
-      notClosing();
       const session = entry.session;
       if (session.phase !== 'Idle') throw new AdminError(409, 'already-migrating', `player ${session.clientUuid} is migrating (phase ${session.phase})`);
       if (session.backend.id === backend.id) throw new AdminError(409, 'already-on-backend', `player ${session.clientUuid} is on ${backend.id} already`);
@@ -645,6 +645,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
       return { status: 202, body: { status: 'started', clientUuid: session.clientUuid, migrationId: result.migrationId, source, target: backend.id } };
     },
     drain: (backendId, body) => {
+      notClosing();
       const entry = registry.get(backendId);
       if (!entry) throw new AdminError(404, 'unknown-backend', `no backend ${JSON.stringify(backendId.slice(0, 64))}`);
       const { to, rate } = objectBody(body, ['to', 'rate']);
@@ -658,7 +659,6 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
       if (kind === 'pool' && registry.inPool(to).every((e) => e.id === entry.id)) {
         throw new AdminError(400, 'unknown-target', `pool ${to} has no backend but ${entry.id}`);
       }
-      notClosing();
       if (entry.draining) throw new AdminError(409, 'already-draining', `backend ${entry.id} is draining already (DELETE /backends/${entry.id}/drain ends it)`);
       const drain = startDrainOf(entry.id, to, rate);
       return { status: 202, body: { drain: drain.status() } };

@@ -3,6 +3,7 @@
  * QUIC): every route and every status code it answers, with the JSON error `{ code, message }`.
  */
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { droppedByRule, type StrictClient } from '@handoff/testkit';
 import { Harness } from './support/harness.js';
@@ -232,14 +233,43 @@ describe('a bearer token', () => {
 });
 
 describe('shutting down', () => {
-  it('/healthz is 503 once the shutdown started', async () => {
+  /** A POST whose headers reached the handler (the server sent 100 Continue) and whose body is held back. */
+  async function heldPost(url: string, path: string, body: string): Promise<{ finish(): Promise<{ status: number; body: any }> }> {
+    const { host, port } = new URL(url);
+    const socket = connect({ host: host.split(':')[0]!, port: Number(port) });
+    let received = '';
+    let wake = () => {};
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('utf8');
+      wake();
+    });
+    const until = async (check: () => boolean) => {
+      while (!check()) await new Promise<void>((resolve) => (wake = resolve));
+    };
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`);
+    await until(() => received.includes('100 Continue'));
+    return {
+      async finish() {
+        socket.write(body);
+        await until(() => /\r\n\r\n[\s\S]*\n$/.test(received.slice(received.indexOf('\r\n\r\n', received.indexOf('100 Continue')) + 4)));
+        socket.destroy();
+        const response = received.slice(received.indexOf('\r\n\r\n') + 4);
+        const status = Number(/HTTP\/1\.1 (\d{3})/.exec(response)![1]);
+        return { status, body: JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) };
+      },
+    };
+  }
+
+  it('503 shutting-down for a migration or a drain asked once the shutdown started', async () => {
     const other = await Harness.start();
     const player = await other.client();
+    const migrate = await heldPost(other.proxy.adminUrl, `/sessions/${player.clientUuid}/migrate`, '{"target":"b"}');
+    const drain = await heldPost(other.proxy.adminUrl, '/backends/a/drain', '{"to":"b","rate":1}');
     const closing = other.proxy.close();
-    const health = await other.api('GET', '/healthz');
-    expect([health.status, health.body]).toEqual([503, { status: 'shutting-down' }]);
+    expect(await migrate.finish()).toEqual({ status: 503, body: error('shutting-down') });
+    expect(await drain.finish()).toEqual({ status: 503, body: error('shutting-down') });
     await closing;
-    await player.ended;
+    expect((await player.ended).violations).toEqual([expect.objectContaining({ kind: 'disconnected', reason: 'Server is shutting down!' })]);
     await other.close();
   }, 60_000);
 });
