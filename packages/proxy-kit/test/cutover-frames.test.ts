@@ -6,19 +6,22 @@
 import { describe, expect, it } from 'vitest';
 import { readFrame, type Generation } from '@handoff/protocol';
 import { SessionRecord, createCaptureTap } from '@handoff/session';
-import { parseClientUuid } from '@handoff/types';
+import { parseBackendId, parseClientUuid } from '@handoff/types';
 import { cleanupWrites, rewriteJoinWorld } from '../src/cutover.js';
 import { G2, G3, unload } from './forward-support.js';
+
+const A_ID = parseBackendId('a');
+const B_ID = parseBackendId('b');
 
 const OTHER = parseClientUuid('0b0b0b0b-0000-4000-8000-00000000000b');
 
 function recordWith(g: Generation): SessionRecord {
   const record = new SessionRecord();
   const tap = createCaptureTap(record, { generation: g });
-  for (const x of [1, 2, 3]) tap.serverToClient(readFrame(g.registry, unload(g, x)), 'a'); // unloads of untracked columns: nothing tracked yet
+  for (const x of [1, 2, 3]) tap.serverToClient(readFrame(g.registry, unload(g, x)), A_ID); // unloads of untracked columns: nothing tracked yet
   record.chunks.add(1, 1);
   record.chunks.add(2, 5);
-  tap.serverToClient(readFrame(g.registry, g.packet('AddToServerPlayerList').encodeFrame({ players: [{ uuid: OTHER, username: 'Other', worldUuid: null, ping: 0 }] })), 'a');
+  tap.serverToClient(readFrame(g.registry, g.packet('AddToServerPlayerList').encodeFrame({ players: [{ uuid: OTHER, username: 'Other', worldUuid: null, ping: 0 }] })), A_ID);
   return record;
 }
 

@@ -8,11 +8,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMigrator, type Migrator } from '@handoff/migration';
 import { readFrame, type WireFrame } from '@handoff/protocol';
 import { SessionRecord, createCaptureTap } from '@handoff/session';
-import { parseBackendRef, parseSessionId, type BackendRef } from '@handoff/types';
+import { parseBackendId, parseBackendRef, parseSessionId, type BackendRef } from '@handoff/types';
 import { forwardClient, type ClientLoopEnd } from '../src/forward/client-forwarder.js';
 import { PacketHooks, dropPacket, type PacketHookContext } from '../src/forward/hooks.js';
 import { frameSink, frameSource, type FrameSink } from '../src/frames.js';
 import { G3, ping, settle } from './forward-support.js';
+
+const A_ID = parseBackendId('a');
+const B_ID = parseBackendId('b');
 
 const A = parseBackendRef({ id: 'a' });
 const migrators: Migrator<WireFrame>[] = [];
@@ -39,8 +42,8 @@ function harness(input: Uint8Array[], init: { hooks?: PacketHooks; sinks?: Map<s
   const record = new SessionRecord();
   const tap = createCaptureTap(record, { generation: G3 });
   // A sent Ping 1, B sent Ping 2 (the ledger knows whose each is)
-  tap.serverToClient(readFrame(G3.registry, ping(G3, 1)), 'a');
-  tap.serverToClient(readFrame(G3.registry, ping(G3, 2)), 'b');
+  tap.serverToClient(readFrame(G3.registry, ping(G3, 1)), A_ID);
+  tap.serverToClient(readFrame(G3.registry, ping(G3, 2)), B_ID);
   const toA: string[] = [];
   const sinkA = frameSink(new WritableStream<Uint8Array>({ write: (b) => void toA.push(readFrame(G3.registry, b).descriptor.name) }));
   const sinks = init.sinks ?? new Map<string, FrameSink | undefined>([['a', sinkA]]);
