@@ -24,7 +24,7 @@ import {
   type RefusalCode,
   type StepContext,
 } from '@handoff/migration';
-import { portToWire, type Generation, type WireFrame } from '@handoff/protocol';
+import { portToWire, readFrame, type Generation, type WireFrame } from '@handoff/protocol';
 import { claimOf, createCaptureTap, type CaptureTap, type SessionDirectory, type SessionRecord } from '@handoff/session';
 import type { Address } from '@handoff/transport';
 import {
@@ -39,7 +39,7 @@ import {
   type SessionId,
 } from '@handoff/types';
 import { connectBackend } from './backend/connector.js';
-import { createSetupDriver, type AssetPolicy, type SetupDriver } from './backend/setup-driver.js';
+import { createSetupDriver, type AssetPolicy, type SetupDriver, type SetupFrameEvent } from './backend/setup-driver.js';
 import type { ReferralDecision, TicketPolicy } from './backend/ticket-policy.js';
 import type { AcceptedClient, BackendConfig, BackendEnd, BackendLink, ChannelName, HeldWorld } from './contracts.js';
 import { cleanupWrites, rewriteJoinWorld, wire } from './cutover.js';
@@ -78,6 +78,8 @@ export interface BackendJoinerInit {
   readonly assetPolicy?: AssetPolicy | ((target: BackendConfig) => AssetPolicy) | undefined;
   /** B is not read while this is paused (the session passes `migrator.backendReads`). */
   readonly reads?: { whenReadable(): Promise<void> } | undefined;
+  /** Told of every frame on a target's link: the Connect sent, then the setup driver's frames (the session's trace). */
+  readonly onFrame?: ((backend: BackendRef, event: SetupFrameEvent) => void) | undefined;
   readonly logger?: Logger | undefined;
 }
 
@@ -94,6 +96,7 @@ export function backendJoiner(init: BackendJoinerInit): BackendJoiner {
         password: target.password,
         ...(policy === undefined ? {} : { assetPolicy: policy }),
         ...(init.reads ? { reads: init.reads } : {}),
+        ...(init.onFrame ? { onFrame: (event: SetupFrameEvent) => init.onFrame!(link.backend, event) } : {}),
         ...(init.logger ? { logger: init.logger } : {}),
       });
       drivers.set(link, driver);
@@ -103,7 +106,17 @@ export function backendJoiner(init: BackendJoinerInit): BackendJoiner {
   const records = new WeakMap<BackendLink, SessionRecord>();
   return {
     async connect(target, { record, ticket, signal }) {
-      const link = await connectBackend(target, { record, ticket, proxyAddress: init.proxyAddress, signal, ...(init.logger ? { logger: init.logger } : {}) });
+      const observe = init.onFrame;
+      const link = await connectBackend(target, {
+        record,
+        ticket,
+        proxyAddress: init.proxyAddress,
+        signal,
+        ...(init.logger ? { logger: init.logger } : {}),
+        ...(observe && record.generation
+          ? { onConnectSent: (bytes: Uint8Array) => observe(target.ref, { direction: 'ToServer', frame: readFrame(record.generation!.registry, bytes), action: 'replayed' }) }
+          : {}),
+      });
       records.set(link, record);
       return link;
     },
@@ -258,6 +271,8 @@ export interface ProxySessionEvents {
     readonly reason?: string | undefined;
   };
   'failover': { readonly from: BackendRef; readonly loss: BackendLoss; readonly target: BackendRef | undefined; readonly result?: ProxyMigrationResult | undefined };
+  /** A packet hook threw or answered something that is not a decision: its packet was dropped (`hook-failed`). */
+  'hook:failed': { readonly hook: string | undefined; readonly direction: PacketDirection; readonly error: unknown };
   'closed': SessionEnd;
 }
 
@@ -441,8 +456,10 @@ class ProxySessionImpl implements ProxySession {
       ...(migration.clock ? { clock: migration.clock } : {}),
       ...(tickets ? { isPoolEnabled: (target: BackendRef) => tickets.poolStatus(target).seamless } : {}),
       onBufferSettled: (entry) => {
-        if (entry.fate === 'dropped') this.#count('ToServer', entry.rule ?? 'dropped');
-        else this.#trace('ToServer', 'Default', entry.frame, 'replayed', entry.fate === 'source' ? this.#pending?.source.id : this.#pending?.target.ref.id);
+        if (entry.fate === 'dropped') {
+          this.#count('ToServer', entry.rule ?? 'dropped');
+          this.#trace('ToServer', 'Default', entry.frame, 'dropped', undefined, entry.rule ?? 'dropped');
+        } else this.#trace('ToServer', 'Default', entry.frame, 'replayed', entry.fate === 'source' ? this.#pending?.source.id : this.#pending?.target.ref.id);
       },
       logger: this.#logger,
     });
@@ -453,6 +470,7 @@ class ProxySessionImpl implements ProxySession {
         proxyAddress: init.proxyAddress,
         assetPolicy: init.assetPolicy,
         reads: this.#migrator.backendReads,
+        ...(init.trace ? { onFrame: (backend: BackendRef, event: SetupFrameEvent) => this.#trace(event.direction, 'Default', event.frame, event.action, backend.id, event.rule, 'backend') } : {}),
         ...(init.logger ? { logger: init.logger } : {}),
       });
   }
@@ -501,7 +519,9 @@ class ProxySessionImpl implements ProxySession {
       { target: ref, trigger, ...(options.ticket === undefined ? {} : { ticket: options.ticket }) },
       options.signal ? { signal: options.signal } : {},
     );
-    return this.#result(this.#settle(result, trigger));
+    const settled = this.#settle(result, trigger);
+    await this.#directoryQueue; // the directory is in step with the outcome before it is reported
+    return this.#result(settled);
   }
 
   async close(message: string = DEFAULT_CLOSE_MESSAGE): Promise<void> {
@@ -522,7 +542,7 @@ class ProxySessionImpl implements ProxySession {
       const claim = await directory.claim(claimOf(this.record));
       if (!claim.claimed) {
         // the same player through this proxy: the older session is ending (a reconnect); elsewhere: refuse
-        const sameProxy = claim.holder.proxyId === (await directoryProxyId(directory));
+        const sameProxy = claim.holder.proxyId === directory.proxyId;
         if (!sameProxy) {
           await this.#disconnectClient('You are already logged in on that account!').catch(() => {});
           await this.#end({ reason: 'closed', message: 'already connected through another proxy' });
@@ -560,7 +580,7 @@ class ProxySessionImpl implements ProxySession {
       hookPause: this.#hookPause,
       hooks: this.#hooks,
       hookContext: (channel) => this.#hookContext('ToClient', channel, state.link.backend),
-      onHookError: (error) => this.#hookError(error),
+      onHookError: (hook, error) => this.#hookError('ToClient', hook, error),
       intercept: (frame) => this.#intercept(state, frame),
       onFrame: (frame, channel, action, rule) => {
         if (action === 'dropped') {
@@ -573,7 +593,7 @@ class ProxySessionImpl implements ProxySession {
           this.#stats.toClient.frames += 1;
           this.#stats.toClient.bytes += frame.bytes.length;
         }
-        this.#trace('ToClient', channel, frame, action, state.link.backend.id);
+        this.#trace('ToClient', channel, frame, action, state.link.backend.id, undefined, action === 'suppressed' ? 'client' : 'tapped');
       },
       queued,
       onEnd: (end) => this.#onForwardEnd(state, end),
@@ -605,7 +625,7 @@ class ProxySessionImpl implements ProxySession {
       },
       hooks: this.#hooks,
       hookContext: () => this.#hookContext('ToServer', 'Default', this.#migrator.backend),
-      onHookError: (error) => this.#hookError(error),
+      onHookError: (hook, error) => this.#hookError('ToServer', hook, error),
       onPlayerOptions: () => this.#channels.open(),
       onFrame: (frame, action, backend, rule) => {
         if (action === 'dropped') this.#count('ToServer', rule ?? 'dropped');
@@ -614,7 +634,7 @@ class ProxySessionImpl implements ProxySession {
           this.#stats.toServer.bytes += frame.bytes.length;
           if (backend && frame.descriptor.name === 'ClientReady') this.#clientReadyReached(backend);
         }
-        this.#trace('ToServer', 'Default', frame, action, backend?.id, rule);
+        this.#trace('ToServer', 'Default', frame, action, backend?.id, rule, 'tapped');
       },
       signal: this.#abort.signal,
     });
@@ -659,7 +679,7 @@ class ProxySessionImpl implements ProxySession {
         const frames = this.#hooks!.split(bytes, 'ToClient', to);
         for (const frame of frames) {
           this.#tap.serverToClient(frame, backend.id);
-          this.#trace('ToClient', to, frame, 'injected', backend.id);
+          this.#trace('ToClient', to, frame, 'injected', backend.id, undefined, 'tapped');
           await this.#channels.write(to, frame.bytes);
         }
       },
@@ -675,9 +695,10 @@ class ProxySessionImpl implements ProxySession {
     };
   }
 
-  #hookError(error: unknown): void {
+  #hookError(direction: PacketDirection, hook: PacketHook, error: unknown): void {
     this.#stats.hookErrors += 1;
-    this.#logger.warn?.({ session: this.id, code: codeOf(error) }, 'packet hook failed; the packet was dropped');
+    this.#logger.warn?.({ session: this.id, hook: hook.name, code: codeOf(error) }, 'packet hook failed; the packet was dropped');
+    this.#events.emit('hook:failed', { hook: hook.name, direction, error });
   }
 
   #count(direction: PacketDirection, rule: string): void {
@@ -685,21 +706,39 @@ class ProxySessionImpl implements ProxySession {
     table[rule] = (table[rule] ?? 0) + 1;
   }
 
-  #trace(direction: PacketDirection, channel: ChannelName, frame: WireFrame, action: TraceAction, backend?: string, rule?: string): void {
+  /**
+   * One trace record. `link`: `'tapped'` for a frame on the client's connection the capture tap was
+   * given (the record says whether it captured from it), `'client'` for one it was not, `'backend'`
+   * for a frame on a migration target's link that the client never sees.
+   */
+  #trace(
+    direction: PacketDirection,
+    channel: ChannelName,
+    frame: WireFrame,
+    action: TraceAction,
+    backend?: string,
+    rule?: string,
+    link: 'tapped' | 'client' | 'backend' = 'client',
+  ): void {
     const trace = this.#init.trace;
     if (!trace) return;
     try {
+      const migrationId = this.#pending?.migrationId;
       trace.record({
         time: Date.now(),
         session: this.id,
+        generation: this.#generation.id,
         direction,
         channel,
+        link: link === 'backend' ? 'backend' : 'client',
         ...(backend === undefined ? {} : { backend: backend as BackendId }),
         id: frame.id,
         name: frame.descriptor.name,
         size: frame.bytes.length,
         phase: this.#migrator.phase,
+        ...(migrationId === undefined ? {} : { migrationId }),
         action,
+        ...(link === 'tapped' && this.#tap.captures(direction, frame.id) ? { captured: true as const } : {}),
         ...(rule === undefined ? {} : { rule }),
       });
     } catch (err) {
@@ -882,10 +921,11 @@ class ProxySessionImpl implements ProxySession {
   // ---------------------------------------------------------------- migration
 
   #settle(result: MigrationResult, trigger: MigrationTrigger): ProxyMigrationResult {
-    this.#pending = undefined;
+    // a refusal (a second request while one is in flight) leaves the migration in flight alone
+    if (result.kind === 'refused') return { ...result, trigger };
+    if (this.#pending?.migrationId === result.migrationId) this.#pending = undefined;
     this.#notifyChanged();
     queueMicrotask(() => this.#afterMigration());
-    if (result.kind === 'refused') return { ...result, trigger };
     this.record.recordMigration({
       migrationId: result.migrationId,
       source: result.source,
@@ -1090,7 +1130,7 @@ class ProxySessionImpl implements ProxySession {
       this.#tap.serverToClient(frame, backend ?? this.#migrator.backend.id);
       this.#stats.toClient.frames += 1;
       this.#stats.toClient.bytes += frame.bytes.length;
-      this.#trace('ToClient', channel, frame, action, backend);
+      this.#trace('ToClient', channel, frame, action, backend, undefined, 'tapped');
       try {
         await this.#channels.write(channel, frame.bytes);
       } catch (cause) {
@@ -1181,10 +1221,6 @@ function backendLookup(backends: ProxySessionInit['backends']): (ref: BackendRef
     byId.set(ref.id, config);
   }
   return (ref) => byId.get(ref.id);
-}
-
-async function directoryProxyId(directory: SessionDirectory): Promise<string | undefined> {
-  return (directory as { readonly proxyId?: string }).proxyId;
 }
 
 function codeOf(error: unknown): string | undefined {

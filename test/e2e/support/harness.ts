@@ -132,6 +132,8 @@ export interface TestProxy {
   session(clientUuid: string, index?: number): Promise<ProxySession>;
   /** Client handshakes or first joins that failed (their errors). */
   readonly failures: readonly unknown[];
+  /** Resolves with the `index`-th failure (0-based). */
+  failure(index?: number): Promise<unknown>;
 }
 
 /** Starts a proxy: QUIC listener on loopback, an accept loop that joins each client to its first backend. */
@@ -212,6 +214,10 @@ export async function proxy(net: Network, init: ProxyInit): Promise<TestProxy> {
     tickets,
     sessions,
     failures,
+    async failure(index = 0) {
+      while (failures.length <= index) await new Promise<void>((resolve) => waiters.push(resolve));
+      return failures[index];
+    },
     async session(clientUuid, index = 0) {
       for (;;) {
         const found = sessions.filter((s) => s.clientUuid === clientUuid.toLowerCase())[index];

@@ -11,7 +11,7 @@ import type { StreamGate } from '@handoff/migration';
 import type { WireFrame } from '@handoff/protocol';
 import type { BackendLink, ChannelName } from '../contracts.js';
 import type { ClientChannels } from './client-channels.js';
-import type { HookResult, PacketHookContext, PacketHooks } from './hooks.js';
+import type { HookResult, PacketHook, PacketHookContext, PacketHooks } from './hooks.js';
 import type { HookPause, ReadPermit } from './read-pause.js';
 import type { TraceAction } from '../trace.js';
 
@@ -39,7 +39,7 @@ export interface BackendForwarderInit {
   readonly hookPause: HookPause;
   readonly hooks?: PacketHooks | undefined;
   readonly hookContext: (channel: ChannelName) => PacketHookContext;
-  readonly onHookError: (error: unknown) => void;
+  readonly onHookError: (hook: PacketHook, error: unknown) => void;
   /**
    * A `Disconnect` or `ClientReferral` from this backend, before it reaches the client: resolve true
    * when the session keeps it (it is then not forwarded).
@@ -105,7 +105,7 @@ async function forwardChannel(init: BackendForwarderInit, channel: ChannelName):
     const release = init.hookPause.hold();
     let result: HookResult;
     try {
-      result = await init.hooks!.run(hooks, frame, init.hookContext(channel), (_hook, error) => init.onHookError(error));
+      result = await init.hooks!.run(hooks, frame, init.hookContext(channel), (hook, error) => init.onHookError(hook, error));
     } finally {
       release();
     }

@@ -26,7 +26,7 @@ import type { WireFrame } from '@handoff/protocol';
 import type { CaptureTap } from '@handoff/session';
 import type { BackendRef } from '@handoff/types';
 import type { FrameSink, FrameSource } from '../frames.js';
-import type { PacketHookContext, PacketHooks } from './hooks.js';
+import type { PacketHook, PacketHookContext, PacketHooks } from './hooks.js';
 import type { TraceAction } from '../trace.js';
 
 /** Where the client's frames can go, as the session knows it. */
@@ -60,7 +60,7 @@ export interface ClientForwarderInit {
   readonly router: ClientRouter;
   readonly hooks?: PacketHooks | undefined;
   readonly hookContext: () => PacketHookContext;
-  readonly onHookError: (error: unknown) => void;
+  readonly onHookError: (hook: PacketHook, error: unknown) => void;
   /** The client's first PlayerOptions, before it is routed (opens the G3 uni streams). */
   readonly onPlayerOptions: () => Promise<void>;
   /** Every frame's fate: `forwarded`/`rewritten` to `backend`, `buffered`, or `dropped` by `rule`. */
@@ -92,7 +92,7 @@ export async function forwardClient(init: ClientForwarderInit): Promise<ClientLo
       if (!(await route(init, frame, pongBackend, 'forwarded'))) return { kind: 'stopped' };
       continue;
     }
-    const result = await init.hooks!.run(hooks, frame, init.hookContext(), (_hook, error) => init.onHookError(error));
+    const result = await init.hooks!.run(hooks, frame, init.hookContext(), (hook, error) => init.onHookError(hook, error));
     if (result.kind === 'dropped') {
       init.onFrame(frame, 'dropped', undefined, result.rule);
       continue;
