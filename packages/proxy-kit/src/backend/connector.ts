@@ -30,6 +30,8 @@ export interface ConnectBackendOptions {
   /** Aborts the dial (and the stream open): the connector then closes what it opened. */
   readonly signal?: AbortSignal | undefined;
   readonly logger?: Logger | undefined;
+  /** Told of the Connect (the whole frame) once it is written: the session's trace reads its name and size. */
+  readonly onConnectSent?: ((frame: Uint8Array) => void) | undefined;
   /**
    * TCP backends: bytes one channel may hold unread before the shared stream is no longer read
    * (default 1 MiB). Memory per link stays under about three times this, plus the transport's buffers.
@@ -130,6 +132,11 @@ export async function connectBackend<D extends DialInit>(config: BackendConfig<D
     throw failed('stream', error);
   }
   logger?.debug?.({ backend: backend.id, transport: config.transport.name, alpn: connection.alpn, ticket: options.ticket !== undefined }, 'backend joined: Connect sent');
+  try {
+    options.onConnectSent?.(connect);
+  } catch {
+    // an observer never fails the join
+  }
   return new Link(config, generation, connection, stream, sink, highWaterMark, logger);
 }
 

@@ -15,12 +15,13 @@
  * of bytes. They never close the link: the caller does (the migration's `closeTarget`).
  */
 import { createHash } from 'node:crypto';
-import { copyFrame, isProtocolError, type PacketValues, type WireFrame } from '@handoff/protocol';
+import { copyFrame, isProtocolError, readFrame, type PacketValues, type WireFrame } from '@handoff/protocol';
 import { buildPlayerOptionsFrame, buildRequestAssetsFrame, buildViewRadiusFrame, isSessionError, type SessionRecord } from '@handoff/session';
 import { raceSignal } from '@handoff/transport';
 import type { Logger } from '@handoff/types';
 import type { BackendLink, ChannelName, HeldWorld } from '../contracts.js';
 import { ProxyError, isProxyError, type ProxyErrorCode } from '../errors.js';
+import type { PacketDirection } from '../forward/hooks.js';
 import type { FrameSource } from '../frames.js';
 import { backendReadError } from './connector.js';
 
@@ -66,7 +67,22 @@ export interface SetupDriverInit {
   readonly maxHeldBytes?: number | undefined;
   /** When given (`migrator.backendReads`), B is not read while it is paused (an awaited hook runs). */
   readonly reads?: { whenReadable(): Promise<void> } | undefined;
+  /** Told of every frame the driver sends B or reads from it, and what it did with it (the session's trace). */
+  readonly onFrame?: ((event: SetupFrameEvent) => void) | undefined;
   readonly logger?: Logger | undefined;
+}
+
+/**
+ * A frame of the setup on the link to B (names and sizes are read from `frame`; never keep it).
+ * `ToServer`: sent to B — `replayed` (the client's setup, from the session record) or `injected` (a
+ * password answer). `ToClient`: read from B — `suppressed` (the client never gets it; `rule` says
+ * which part: `handshake`, `setup`, `loading`, `assets`, `refusal`) or `buffered` (held for the cutover).
+ */
+export interface SetupFrameEvent {
+  readonly direction: PacketDirection;
+  readonly frame: WireFrame;
+  readonly action: 'replayed' | 'injected' | 'suppressed' | 'buffered';
+  readonly rule?: string | undefined;
 }
 
 /** Per-call options of the steps. */
@@ -181,6 +197,7 @@ class Driver implements SetupDriver {
   readonly #maxHeldBytes: number;
   readonly #reads: { whenReadable(): Promise<void> } | undefined;
   readonly #logger: Logger | undefined;
+  readonly #onFrame: ((event: SetupFrameEvent) => void) | undefined;
   #state: DriverState = 'new';
   #source: FrameSource | undefined;
   #held = 0;
@@ -193,6 +210,18 @@ class Driver implements SetupDriver {
     this.#maxHeldBytes = maxHeldBytes;
     this.#reads = init.reads;
     this.#logger = init.logger;
+    this.#onFrame = init.onFrame;
+  }
+
+  /** Tells `onFrame` (never throws into the step). */
+  #note(direction: PacketDirection, frame: WireFrame | Uint8Array, action: SetupFrameEvent['action'], rule?: string): void {
+    if (this.#onFrame === undefined) return;
+    try {
+      const wire = frame instanceof Uint8Array ? readFrame(this.#link.generation.registry, frame) : frame;
+      this.#onFrame({ direction, frame: wire, action, ...(rule === undefined ? {} : { rule }) });
+    } catch (error) {
+      this.#logger?.debug?.({ backend: this.#id, code: (error as { code?: unknown }).code }, 'setup frame observer failed');
+    }
   }
 
   get #id(): string {
@@ -258,6 +287,7 @@ class Driver implements SetupDriver {
       const frame = await this.#read(signal, 'auth');
       const name = frame.descriptor.name;
       if (name === 'Disconnect' || name === 'ClientReferral') this.#refusal(frame, 'auth');
+      if (name !== 'WorldSettings') this.#note('ToClient', frame, 'suppressed', 'handshake');
       if (stage === 'accept' && name === 'ConnectAccept') {
         const challenge = g.packet('ConnectAccept').decodeFrame(frame).passwordChallenge;
         if (challenge === null || challenge.length === 0) {
@@ -267,7 +297,9 @@ class Driver implements SetupDriver {
         if (this.#password === undefined) {
           throw new ProxyError('ERR_PROXY_SETUP_PASSWORD', `backend ${this.#id} asks for a password and its config has none`, { reason: 'no-password' });
         }
-        await this.#write(g.packet('PasswordResponse').encodeFrame({ hash: passwordHash(challenge, this.#password) }), signal, 'auth');
+        const answer = g.packet('PasswordResponse').encodeFrame({ hash: passwordHash(challenge, this.#password) });
+        await this.#write(answer, signal, 'auth');
+        this.#note('ToServer', answer, 'injected');
         stage = 'password';
         continue;
       }
@@ -308,11 +340,15 @@ class Driver implements SetupDriver {
     let serverInfo: PacketValues['ServerInfo'] | undefined;
     let first = await this.#read(signal, 'sync');
     while (first.descriptor.name !== 'WorldSettings') {
-      if (first.descriptor.name === 'ServerInfo') serverInfo = g.packet('ServerInfo').decodeFrame(first);
+      if (first.descriptor.name === 'ServerInfo') {
+        serverInfo = g.packet('ServerInfo').decodeFrame(first);
+        this.#note('ToClient', first, 'suppressed', 'setup');
+      }
       else if (first.descriptor.name === 'Disconnect' || first.descriptor.name === 'ClientReferral') this.#refusal(first, 'sync');
       else throw this.#unexpected(first, 'instead of WorldSettings');
       first = await this.#read(signal, 'sync');
     }
+    this.#note('ToClient', first, 'suppressed', 'setup');
     const required = g.packet('WorldSettings').decodeFrame(first).requiredAssets ?? [];
     const { frame: request, assets: missing } = buildRequestAssetsFrame(record, required, g);
     if (this.#policy === 'require-identical' && missing.length > 0) {
@@ -327,6 +363,7 @@ class Driver implements SetupDriver {
     }
     const keep = this.#policy === 'forward-after-cutover' && missing.length > 0;
     await this.#write(request, signal, 'sync');
+    this.#note('ToServer', request, 'replayed');
 
     const beforeJoin: WireFrame[] = [];
     const assetsAfterCutover: WireFrame[] = [];
@@ -343,21 +380,38 @@ class Driver implements SetupDriver {
       const name = frame.descriptor.name;
       if (name === 'WorldLoadFinished') {
         drop(frame);
+        this.#note('ToClient', frame, 'suppressed', 'loading');
         break;
       }
       if (name === 'Disconnect' || name === 'ClientReferral') this.#refusal(frame, 'sync');
       if (HANDSHAKE.has(name) || name === 'JoinWorld') throw this.#unexpected(frame, 'while B streams assets');
-      if (name === 'ServerInfo') serverInfo = g.packet('ServerInfo').decodeFrame(frame);
-      else if (LOADING.has(name)) drop(frame);
-      else if (ASSET_STREAM.has(name) || name.startsWith('Update')) {
-        if (keep) this.#hold(assetsAfterCutover, frame);
-        else drop(frame);
-      } else this.#hold(beforeJoin, frame);
+      if (name === 'ServerInfo') {
+        serverInfo = g.packet('ServerInfo').decodeFrame(frame);
+        this.#note('ToClient', frame, 'suppressed', 'setup');
+      } else if (LOADING.has(name)) {
+        drop(frame);
+        this.#note('ToClient', frame, 'suppressed', 'loading');
+      } else if (ASSET_STREAM.has(name) || name.startsWith('Update')) {
+        if (keep) {
+          this.#hold(assetsAfterCutover, frame);
+          this.#note('ToClient', frame, 'buffered', 'assets');
+        } else {
+          drop(frame);
+          this.#note('ToClient', frame, 'suppressed', 'assets');
+        }
+      } else {
+        this.#hold(beforeJoin, frame);
+        this.#note('ToClient', frame, 'buffered');
+      }
     }
 
     // what the client sends once its assets are loaded: its view radius, then its skin (B adds the player)
-    if (viewRadius !== undefined) await this.#write(viewRadius, signal, 'sync');
+    if (viewRadius !== undefined) {
+      await this.#write(viewRadius, signal, 'sync');
+      this.#note('ToServer', viewRadius, 'replayed');
+    }
     await this.#write(playerOptions, signal, 'sync');
+    this.#note('ToServer', playerOptions, 'replayed');
 
     let joinWorld: WireFrame;
     for (;;) {
@@ -365,11 +419,13 @@ class Driver implements SetupDriver {
       const name = frame.descriptor.name;
       if (name === 'JoinWorld') {
         joinWorld = this.#hold(undefined, frame);
+        this.#note('ToClient', frame, 'buffered');
         break;
       }
       if (name === 'Disconnect' || name === 'ClientReferral') this.#refusal(frame, 'sync');
       if (HANDSHAKE.has(name)) throw this.#unexpected(frame, 'before JoinWorld');
       this.#hold(beforeJoin, frame);
+      this.#note('ToClient', frame, 'buffered');
     }
 
     const assets: AssetReport = {
@@ -405,6 +461,7 @@ class Driver implements SetupDriver {
 
   /** A Disconnect or a ClientReferral from B: the step fails with B's answer. */
   #refusal(frame: WireFrame, step: string): never {
+    this.#note('ToClient', frame, 'suppressed', 'refusal');
     const g = this.#link.generation;
     if (frame.descriptor.name === 'Disconnect') throw new BackendDisconnectedError(this.#id, step, g.packet('Disconnect').decodeFrame(frame));
     const { hostTo } = g.packet('ClientReferral').decodeFrame(frame);
