@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { isProtocolError } from '@handoff/protocol';
 import { decodeCommand, encodeCommand, publicVectorsCommand, vectorsCommand } from './commands/codec.js';
 import { demoCommand } from './commands/demo.js';
+import { traceAnalyzeCommand } from './commands/trace.js';
 import { backendCommand, parseListen, parseSource } from './commands/backend.js';
 import { keysGenerateCommand } from './commands/keys.js';
 import { PROXY_LOG_LEVELS, hostPort, parseBackendFlag, parseBackendKeysFlag, proxyCommand, type ProxyArgs } from './commands/proxy.js';
@@ -174,6 +175,16 @@ function build(io: CliIo, setExit: (code: number) => void): Command {
     .addOption(new Option('--log-level <level>', 'JSON log level (log.level; default info)').choices([...PROXY_LOG_LEVELS]))
     .action(async (opts: ProxyArgs) => {
       setExit(await proxyCommand(opts, io));
+    });
+
+  const trace = program.command('trace').description("the proxy's frame traces (JSONL; docs/traces.md)");
+  trace
+    .command('analyze')
+    .description('which packets the proxy captured, replayed, rewritten, suppressed, buffered, injected, forwarded and dropped around each migration, and the packet set per generation')
+    .argument('<file>', 'a trace: handoff demo --trace <file>, handoff proxy --trace <file>')
+    .option('--json', 'print the analysis as one JSON object')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      setExit(await traceAnalyzeCommand({ file, json: opts.json === true }, io));
     });
 
   const keys = program.command('keys').description('migration ticket keys');
