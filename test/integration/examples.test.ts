@@ -3,6 +3,7 @@ import { transportCompliance } from '@handoff/transport/compliance';
 import { backendInitiatedMove } from '../../examples/backend-initiated-move/src/backend-initiated-move.js';
 import { captureTap } from '../../examples/capture-tap/src/capture-tap.js';
 import { customTransport, meteredCompliance } from '../../examples/custom-transport/src/custom-transport.js';
+import { embedMigration } from '../../examples/embed-migration/src/embed-migration.js';
 import { hooksRecipe } from '../../examples/hooks/src/hooks.js';
 
 test('the capture-tap recipe splits, taps and forwards every frame', async () => {
@@ -11,6 +12,21 @@ test('the capture-tap recipe splits, taps and forwards every frame', async () =>
   expect(lines.slice(0, 4).map((l) => l.split(' ')[0])).toEqual(['JoinWorld', 'SetClientId', 'SetChunk', 'Ping']);
   expect(lines).toContain('captured: world 0b1e4c2a-7d3f-4e5a-9c8b-1a2b3c4d5e6f, client id 42, chunk columns [{"x":3,"z":-2}]');
   expect(lines.at(-1)).toBe("the client's Pong for ping 1 goes to backend-a");
+});
+
+test("the embed-migration recipe moves a player seamlessly through the proxy's own loop, every drop counted under its rule", async () => {
+  const lines: string[] = [];
+  const report = await embedMigration((line) => lines.push(line));
+  expect(report.results.map((r) => [r.kind, r.kind === 'refused' ? undefined : r.target.id])).toEqual([
+    ['migrated', 'game-1'],
+    ['migrated', 'lobby'],
+  ]);
+  expect(report.violations).toEqual([]);
+  expect(report.reconnects).toBe(0);
+  // the only packets missing are those the loop dropped by its source-bound rule, and it counted each one
+  expect(report.movementLostWithOldWorld).toBe(report.dropped['source-bound'] ?? 0);
+  expect(Object.keys(report.dropped).filter((rule) => !['source-bound', 'pong-for-source', 'pong-for-other-backend', 'pong-unmatched'].includes(rule))).toEqual([]);
+  expect(lines.at(-1)).toBe('client: 0 violations, 0 reconnects');
 });
 
 describe('the custom-transport recipe', () => {
