@@ -173,6 +173,7 @@ function build(io: CliIo, setExit: (code: number) => void): Command {
     .option('--cert <file>', 'listener certificate chain, PEM (listen.certificate.cert; default a development certificate)')
     .option('--key <file>', 'the private key of --cert, PEM (listen.certificate.key)')
     .addOption(new Option('--log-level <level>', 'JSON log level (log.level; default info)').choices([...PROXY_LOG_LEVELS]))
+    .option('--trace <file>', 'record every frame of every session as JSONL (names and sizes only; handoff trace analyze <file>)')
     .action(async (opts: ProxyArgs) => {
       setExit(await proxyCommand(opts, io));
     });

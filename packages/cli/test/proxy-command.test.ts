@@ -141,7 +141,7 @@ describe('handoff proxy: flags and their errors', () => {
     const text = help.out.join('\n');
     const doc = readFileSync(join(root, 'docs', 'operations.md'), 'utf8');
     const flags = [...text.matchAll(/^\s+(--[a-z-]+)/gm)].map((m) => m[1]!).filter((f) => f !== '--help');
-    expect(flags).toEqual(['--config', '--listen', '--admin', '--backend', '--backend-keys', '--ticket-keys', '--client-auth', '--redis', '--proxy-id', '--proxy-address', '--cert', '--key', '--log-level']);
+    expect(flags).toEqual(['--config', '--listen', '--admin', '--backend', '--backend-keys', '--ticket-keys', '--client-auth', '--redis', '--proxy-id', '--proxy-address', '--cert', '--key', '--log-level', '--trace']);
     for (const flag of flags) expect(doc, flag).toContain(`\`${flag} `);
   });
 });

@@ -3,6 +3,8 @@
  * configuration comes from `--config <file>` (YAML, docs/proxy-config.schema.json) and the flags,
  * which win over the file; the common case needs no file. Every flag and key is in docs/operations.md.
  */
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { CliIo } from '../io.js';
 
@@ -21,6 +23,8 @@ export interface ProxyArgs {
   readonly cert?: string | undefined;
   readonly key?: string | undefined;
   readonly logLevel?: string | undefined;
+  /** Record every frame of every session as JSONL in this file (names and sizes only: `handoff trace analyze`). */
+  readonly trace?: string | undefined;
 }
 
 /** Options of {@link proxyCommand} for embedding and tests. */
@@ -118,10 +122,32 @@ export async function proxyCommand(args: ProxyArgs, io: CliIo, options: ProxyRun
     level: config.log?.level,
     destination: { write: (line: string) => io.stdout(line.endsWith('\n') ? line.slice(0, -1) : line) },
   });
+  let traceFile: WriteStream | undefined;
+  if (args.trace !== undefined) {
+    traceFile = createWriteStream(args.trace, { flags: 'w', mode: 0o600 });
+    try {
+      await once(traceFile, 'open');
+    } catch (error) {
+      io.stderr(`ERR_CLI_FILE: cannot write the trace to ${args.trace}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+      return USAGE;
+    }
+  }
+  const closeTrace = async () => {
+    if (traceFile === undefined) return;
+    traceFile.end();
+    await once(traceFile, 'close').catch(() => {});
+  };
+  const file = traceFile;
   let proxy: import('@handoff/reference-proxy').ReferenceProxy;
   try {
-    proxy = await rp.startProxy(config, { files, logger, env });
+    proxy = await rp.startProxy(config, {
+      files,
+      logger,
+      env,
+      ...(file === undefined ? {} : { trace: { record: (entry) => void file.write(`${JSON.stringify(entry)}\n`) } }),
+    });
   } catch (error) {
+    await closeTrace();
     const code = (error as { code?: string }).code ?? 'ERR_CLI_INTERNAL';
     io.stderr(`${code}: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
@@ -153,6 +179,7 @@ export async function proxyCommand(args: ProxyArgs, io: CliIo, options: ProxyRun
   });
   logger.info({ signal: stopped }, 'stopping');
   await proxy.close();
+  await closeTrace();
   if (stopped !== 'signal') {
     // everything is closed; should a library still hold a handle, the process ends anyway
     setTimeout(() => process.exit(0), 1000).unref();
