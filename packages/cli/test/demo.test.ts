@@ -4,8 +4,16 @@
  * when its summary shows a reconnect, a violation, a lost, duplicated or reordered packet, or a failed
  * migration. It asserts counts only, never time.
  */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { main } from '@handoff/cli';
+import { analyzeTrace, parseTrace } from '../src/trace/analyze.js';
+import { blockOf, renderGeneration } from '../src/trace/packet-set-doc.js';
+
+const DOC = new URL('../../../docs/handoff-packet-set.md', import.meta.url);
+const dir = mkdtempSync(join(tmpdir(), 'handoff-demo-test-'));
 
 async function demo(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
@@ -14,9 +22,11 @@ async function demo(...args: string[]): Promise<{ code: number; out: string[]; e
   return { code, out, err };
 }
 
-describe.each(['G3', 'G2'] as const)('handoff demo --json (%s)', (generation) => {
+describe.each(['G3', 'G2', 'G1'] as const)('handoff demo --json (%s)', (generation) => {
+  const trace = join(dir, `${generation}.jsonl`);
+
   test('every migration is seamless: no reconnect, no violation, nothing lost or reordered', { timeout: 90_000 }, async () => {
-    const r = await demo('--generation', generation);
+    const r = await demo('--generation', generation, '--trace', trace);
     const last = r.out.at(-1)!;
     const summary = JSON.parse(last);
     // exactly one JSON object, on the last line
@@ -51,6 +61,14 @@ describe.each(['G3', 'G2'] as const)('handoff demo --json (%s)', (generation) =>
     // the client played throughout: movement in every world
     expect(summary.movementSent).toBeGreaterThanOrEqual(50);
     expect(r.code).toBe(0);
+  });
+
+  test('its trace gives the packet set docs/handoff-packet-set.md shows (else: pnpm docs:packet-set)', () => {
+    const parsed = parseTrace(readFileSync(trace, 'utf8'));
+    expect(parsed.invalidCount).toBe(0);
+    const set = analyzeTrace(parsed).packetSet.find((s) => s.generation === generation);
+    expect(set?.migrations).toBe(4);
+    expect(renderGeneration(set!)).toBe(blockOf(readFileSync(DOC, 'utf8'), generation));
   });
 });
 
