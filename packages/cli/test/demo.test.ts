@@ -64,7 +64,9 @@ describe.each(['G3', 'G2', 'G1'] as const)('handoff demo --json (%s)', (generati
   });
 
   test('its trace gives the packet set docs/handoff-packet-set.md shows (else: pnpm docs:packet-set)', () => {
-    const parsed = parseTrace(readFileSync(trace, 'utf8'));
+    const text = readFileSync(trace, 'utf8');
+    expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/); // no JWT: not a ticket, not a token
+    const parsed = parseTrace(text);
     expect(parsed.invalidCount).toBe(0);
     const set = analyzeTrace(parsed).packetSet.find((s) => s.generation === generation);
     expect(set?.migrations).toBe(4);
