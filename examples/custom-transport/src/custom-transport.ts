@@ -120,6 +120,7 @@ export async function customTransport(log: (line: string) => void): Promise<Cust
     const movedOutOfWorld = (p: { readonly name: string; readonly world: number }) => p.name === 'ClientMovement' && p.world < client.worlds.length;
     client.account([lobby, game], { mayDrop: (p) => droppedByRule(p) || movedOutOfWorld(p) }); // the kit's `source-bound` rule
 
+    await toBackends.meter.settled(); // the session ended with the client: every link's end is counted
     const links: Record<string, PeerMeter> = {};
     for (const b of [lobby, game]) {
       const counted = toBackends.meter.peers.get(`${b.address.host}:${b.address.port}`);

@@ -36,6 +36,8 @@ export interface TransportMeter {
   readonly peers: ReadonlyMap<string, Readonly<PeerMeter>>;
   /** Every peer's counters added up. */
   total(): PeerMeter;
+  /** Resolves once every connection opened so far has ended and its close is counted. */
+  settled(): Promise<void>;
 }
 
 /** A transport that counts what crosses it: the adapter it wraps, plus `meter`. */
@@ -48,6 +50,7 @@ const keyOf = (address: Address): string => `${address.host}:${address.port}`;
 /** Wraps `inner` (any adapter: `tcp()`, `quic()`, `memory()`…) so that everything crossing it is counted. */
 export function metered<L extends ListenInit, D extends DialInit>(inner: Transport<L, D>): MeteredTransport<L, D> {
   const peers = new Map<string, PeerMeter>();
+  const open = new Set<Promise<unknown>>();
   const peer = (address: Address): PeerMeter => {
     const key = keyOf(address);
     let found = peers.get(key);
@@ -67,28 +70,35 @@ export function metered<L extends ListenInit, D extends DialInit>(inner: Transpo
       }
       return sum;
     },
+    async settled() {
+      while (open.size > 0) await Promise.all(open);
+    },
+  };
+  const track = (connection: Connection): Connection => {
+    const closed = connection.closed.finally(() => open.delete(closed));
+    open.add(closed);
+    return connection;
   };
   return {
     // the inner name, unchanged: the kit and the testkit read `name === 'tcp'` as "one stream carries every channel"
     name: inner.name,
     meter,
     async listen(init) {
-      return meteredListener(await inner.listen(init), (connection) => peer(connection.remoteAddress));
+      return meteredListener(await inner.listen(init), (connection) => track(meteredConnection(connection, peer(connection.remoteAddress))));
     },
     async dial(init) {
-      return meteredConnection(await inner.dial(init), peer(init.address));
+      return track(meteredConnection(await inner.dial(init), peer(init.address)));
     },
   };
 }
 
-function meteredListener(inner: Listener, peerOf: (connection: Connection) => PeerMeter): Listener {
+function meteredListener(inner: Listener, wrap: (connection: Connection) => Connection): Listener {
   return {
     get address() {
       return inner.address;
     },
     async accept(options?: AbortOptions) {
-      const connection = await inner.accept(options);
-      return meteredConnection(connection, peerOf(connection));
+      return wrap(await inner.accept(options));
     },
     close: (options?: AbortOptions) => inner.close(options),
   };

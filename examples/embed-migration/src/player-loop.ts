@@ -180,7 +180,9 @@ export class PlayerLoop {
       if (pongFor !== undefined && pongFor !== route.backend.id) return this.#count(pongFor === null ? 'pong-unmatched' : 'pong-for-other-backend');
       const rule = this.#sentInOldWorld(frame, route.backend);
       if (rule !== undefined) return this.#count(rule);
-      await this.#links.get(route.backend.id)?.sink.write(frame.bytes);
+      const link = this.#links.get(route.backend.id);
+      if (!link) return this.#count('backend-gone');
+      await link.sink.write(frame.bytes);
       if (frame.descriptor.name === 'ClientReady') this.#readyAt(route.backend);
       return;
     }
