@@ -74,6 +74,13 @@ describe.each(['G3', 'G2', 'G1'] as const)('handoff demo --json (%s)', (generati
   });
 });
 
+test('a trace file that cannot be written: one line, status 2, nothing started', async () => {
+  const r = await demo('--trace', join(dir, 'no-such-dir', 'x.jsonl'));
+  expect(r.code).toBe(2);
+  expect(r.out).toEqual([]);
+  expect(r.err).toEqual([expect.stringMatching(/^ERR_CLI_FILE: cannot write the trace to .*x\.jsonl: ENOENT$/)]);
+});
+
 test('a bad generation is a usage error', async () => {
   const r = await demo('--generation', 'G9');
   expect(r.code).toBe(2);

@@ -3,11 +3,10 @@
  * printed as a timeline; with `--json`, one JSON summary on the last line. `--trace <file>` keeps every
  * frame the proxy handled as JSONL (`handoff trace analyze <file>` reads it).
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
 import type { DemoMigration, DemoStep, DemoSummary } from '../demo/scenario.js';
-import { CliError } from '../errors.js';
+import { isCliError } from '../errors.js';
 import type { CliIo } from '../io.js';
+import { openTraceFile, type TraceFile } from '../trace/file.js';
 
 export interface DemoArgs {
   readonly generation?: 'G1' | 'G2' | 'G3' | undefined;
@@ -51,17 +50,16 @@ function resultLine(s: DemoSummary): string {
   );
 }
 
-/** Runs the demo; exit status 0 when everything was seamless, 1 otherwise. */
+/** Runs the demo; exit status 0 when everything was seamless, 1 otherwise (2: a trace file that cannot be written). */
 export async function demoCommand(args: DemoArgs, io: CliIo): Promise<number> {
   const generation = args.generation ?? 'G3';
-  let file: WriteStream | undefined;
-  if (args.trace !== undefined) {
-    file = createWriteStream(args.trace, { flags: 'w', mode: 0o600 });
-    try {
-      await once(file, 'open');
-    } catch (error) {
-      throw new CliError('ERR_CLI_FILE', `cannot write the trace to ${args.trace}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
-    }
+  let file: TraceFile | undefined;
+  try {
+    file = args.trace === undefined ? undefined : await openTraceFile(args.trace);
+  } catch (error) {
+    if (!isCliError(error)) throw error;
+    io.stderr(`${error.code}: ${error.message}`);
+    return 2;
   }
   const { runDemo } = await import('../demo/scenario.js');
   io.stdout(
@@ -75,13 +73,10 @@ export async function demoCommand(args: DemoArgs, io: CliIo): Promise<number> {
       onStep: (step) => {
         for (const line of stepLines(step)) io.stdout(line);
       },
-      ...(file === undefined ? {} : { trace: { record: (entry) => void file!.write(`${JSON.stringify(entry)}\n`) } }),
+      ...(file === undefined ? {} : { trace: file }),
     });
   } finally {
-    if (file !== undefined) {
-      file.end();
-      await once(file, 'close').catch(() => {});
-    }
+    await file?.close();
   }
   for (const v of summary.violations) io.stdout(`  violation ${v.kind}: ${v.message}`);
   for (const w of summary.proxyWarnings) io.stdout(`  proxy warning: ${w}`);

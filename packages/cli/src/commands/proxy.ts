@@ -3,10 +3,10 @@
  * configuration comes from `--config <file>` (YAML, docs/proxy-config.schema.json) and the flags,
  * which win over the file; the common case needs no file. Every flag and key is in docs/operations.md.
  */
-import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
+import { isCliError } from '../errors.js';
 import type { CliIo } from '../io.js';
+import { openTraceFile, type TraceFile } from '../trace/file.js';
 
 /** What the command line said, already checked for shape by the option parsers. */
 export interface ProxyArgs {
@@ -122,29 +122,22 @@ export async function proxyCommand(args: ProxyArgs, io: CliIo, options: ProxyRun
     level: config.log?.level,
     destination: { write: (line: string) => io.stdout(line.endsWith('\n') ? line.slice(0, -1) : line) },
   });
-  let traceFile: WriteStream | undefined;
-  if (args.trace !== undefined) {
-    traceFile = createWriteStream(args.trace, { flags: 'w', mode: 0o600 });
-    try {
-      await once(traceFile, 'open');
-    } catch (error) {
-      io.stderr(`ERR_CLI_FILE: cannot write the trace to ${args.trace}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-      return USAGE;
-    }
+  let file: TraceFile | undefined;
+  try {
+    file = args.trace === undefined ? undefined : await openTraceFile(args.trace);
+  } catch (error) {
+    if (!isCliError(error)) throw error;
+    io.stderr(`${error.code}: ${error.message}`);
+    return USAGE;
   }
-  const closeTrace = async () => {
-    if (traceFile === undefined) return;
-    traceFile.end();
-    await once(traceFile, 'close').catch(() => {});
-  };
-  const file = traceFile;
+  const closeTrace = async () => file?.close();
   let proxy: import('@handoff/reference-proxy').ReferenceProxy;
   try {
     proxy = await rp.startProxy(config, {
       files,
       logger,
       env,
-      ...(file === undefined ? {} : { trace: { record: (entry) => void file.write(`${JSON.stringify(entry)}\n`) } }),
+      ...(file === undefined ? {} : { trace: file }),
     });
   } catch (error) {
     await closeTrace();
