@@ -255,7 +255,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
           movementDelivered.set(entry.backend, (movementDelivered.get(entry.backend) ?? 0) + 1);
         }
         const track = tracking;
-        if (track && track.firstTargetFrame === undefined && entry.direction === 'ToClient' && entry.backend === track.target && track.phases.some((p) => p.phase === 'Freeze')) {
+        const toClient = entry.direction === 'ToClient' && entry.link !== 'backend' && entry.action !== 'suppressed' && entry.action !== 'dropped';
+        if (track && track.firstTargetFrame === undefined && toClient && entry.backend === track.target && track.phases.some((p) => p.phase === 'Freeze')) {
           track.firstTargetFrame = now();
         }
         options.trace?.record(entry);
