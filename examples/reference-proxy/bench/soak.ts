@@ -214,12 +214,12 @@ async function main(): Promise<void> {
         next = Math.max(next, performance.now());
       }
     });
-    let sampling = true;
+    const stopSampling = new AbortController();
     const sampler = (async () => {
       let lastLog = t0;
-      while (sampling) {
-        await sleep(o.sampleS * 1000);
-        if (!sampling) break;
+      for (;;) {
+        const slept = await sleep(o.sampleS * 1000, true, { signal: stopSampling.signal }).catch(() => false);
+        if (!slept) return;
         const s = await proxyProcess.sample();
         samples.push(s);
         if (performance.now() - lastLog >= 30_000) {
@@ -232,7 +232,7 @@ async function main(): Promise<void> {
     })();
     await Promise.all(players);
     const elapsedS = (performance.now() - t0) / 1000;
-    sampling = false;
+    stopSampling.abort();
     await sampler;
     const last = await proxyProcess.sample(true);
     samples.push(last);
