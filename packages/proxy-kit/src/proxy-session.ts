@@ -539,19 +539,27 @@ class ProxySessionImpl implements ProxySession {
   async start(): Promise<void> {
     const directory = this.#init.directory;
     if (directory) {
-      const claim = await directory.claim(claimOf(this.record));
-      if (!claim.claimed) {
-        // the same player through this proxy: the older session is ending (a reconnect); elsewhere: refuse
-        const sameProxy = claim.holder.proxyId === directory.proxyId;
-        if (!sameProxy) {
-          await this.#disconnectClient('You are already logged in on that account!').catch(() => {});
-          await this.#end({ reason: 'closed', message: 'already connected through another proxy' });
-          throw new ProxyError('ERR_PROXY_DUPLICATE_SESSION', `player ${this.clientUuid} is held by proxy ${claim.holder.proxyId}`);
+      let claim: Awaited<ReturnType<SessionDirectory['claim']>> | undefined;
+      try {
+        claim = await directory.claim(claimOf(this.record));
+        if (!claim.claimed && claim.holder.proxyId === directory.proxyId) {
+          // the same player through this proxy: the older session is ending (a reconnect)
+          claim = await directory.claim(claimOf(this.record), { steal: true });
         }
-        await directory.claim(claimOf(this.record), { steal: true });
+      } catch (error) {
+        // a directory that cannot answer does not keep the player out: the session runs unlisted
+        this.#logger.warn?.({ session: this.id, code: codeOf(error) }, 'directory claim failed: the session is not listed');
       }
-      this.#claimed = true;
-      this.#heartbeat(directory);
+      if (claim && !claim.claimed) {
+        await this.#disconnectClient('You are already logged in on that account!').catch(() => {});
+        await this.#init.backend.close('Player already connected').catch(() => {});
+        await this.#end({ reason: 'closed', message: 'already connected through another proxy' });
+        throw new ProxyError('ERR_PROXY_DUPLICATE_SESSION', `player ${this.clientUuid} is held by proxy ${claim.holder.proxyId}`);
+      }
+      if (claim) {
+        this.#claimed = true;
+        this.#heartbeat(directory);
+      }
     }
     const first = this.#adopt(this.#init.backend);
     this.#forward(first);
