@@ -469,7 +469,6 @@ export class StrictClient {
         digest: record.digest,
         connection: record.connection,
         world: record.world,
-        ...(this.#worlds[record.world - 1]?.worldUuid === undefined ? {} : { worldUuid: this.#worlds[record.world - 1]!.worldUuid }),
         ...(record.pong
           ? {
               pong: {
