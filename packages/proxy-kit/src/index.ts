@@ -1,7 +1,18 @@
 /**
  * `@handoff/proxy-kit`: compose a Hytale full proxy that moves players between backends without a
  * reconnect. Listen with a transport, accept a client, join its first backend, hand both to a proxy
- * session, and call `session.migrate(target)`.
+ * session, and call `session.migrate(target)` (the package README has a whole proxy; the guide is
+ * docs/proxy-kit.md).
+ *
+ * @example
+ * ```ts
+ * import { acceptClient, createProxySession, joinBackend, noClientAuth } from '@handoff/proxy-kit';
+ *
+ * const client = await acceptClient(await listener.accept(), { auth: noClientAuth() });
+ * const link = await joinBackend(lobby, { client, proxyAddress, tickets });
+ * const session = await createProxySession({ client, backend: link, backends, proxyAddress, tickets });
+ * const result = await session.migrate('game-7'); // migrated | rolled-back | referred | disconnected | refused
+ * ```
  */
 export type { AcceptedClient, BackendConfig, BackendEnd, BackendLink, ChannelName, HeldWorld } from './contracts.js';
 export { frameSink, frameSource, type FrameSink, type FrameSource } from './frames.js';
