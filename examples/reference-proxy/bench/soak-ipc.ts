@@ -78,10 +78,15 @@ export class SoakProcess {
   #nextId = 1;
   readonly exited: Promise<number | null>;
 
-  /** Forks `script` (a file next to this one) with tsx, the source condition and --expose-gc; its stdout goes to our stderr. */
+  /**
+   * Forks `script` (a file next to this one) with tsx, the source condition and --expose-gc; its stdout
+   * goes to our stderr. With `HANDOFF_SOAK_PROFILE=<dir>` in the environment, it writes a CPU profile
+   * there when it exits (`--cpu-prof`).
+   */
   constructor(readonly name: string, script: string) {
+    const profile = process.env.HANDOFF_SOAK_PROFILE;
     this.#child = fork(new URL(script, import.meta.url), [], {
-      execArgv: ['--conditions=source', '--import', 'tsx', '--expose-gc'],
+      execArgv: ['--conditions=source', '--import', 'tsx', '--expose-gc', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${name}.cpuprofile`] : [])],
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
     this.#child.stdout!.pipe(process.stderr); // nothing of a child's reaches the JSON on stdout

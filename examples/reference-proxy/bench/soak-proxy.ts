@@ -14,7 +14,7 @@ import { serve } from './soak-ipc.js';
 
 /** One migration, as the proxy saw it. */
 export interface SoakResult {
-  /** `migrated`, or why not: `<kind>:<reason code>`, `refused:<refusal>`, `no-session`, `threw:<code>`. */
+  /** `migrated`, or why not: `<kind>:<code> in <phase> (<cause>)`, `refused:<refusal>`, `no-session`, `threw:<code>`. */
   readonly outcome: string;
   /** From `migrate()` to its result (ms). */
   readonly durationMs: number;
@@ -39,7 +39,7 @@ interface Track {
 const tracks = new Map<string, Track>();
 /** Per session: the last frame written to the client, and from which backend. */
 const lastToClient = new Map<string, { backend: string; at: number }>();
-/** Log lines at `warn` and above, by message. */
+/** Log lines at `warn` and above, by message and kind. */
 const warnings: Record<string, number> = {};
 let proxy: ReferenceProxy | undefined;
 
@@ -58,10 +58,19 @@ const trace: TraceRecorder = {
   },
 };
 
+/** `migrated`, `refused:<refusal>`, or `<kind>:<code> in <phase>` with the step's error code when there is one. */
 function outcomeOf(result: ProxyMigrationResult): string {
   if (result.kind === 'migrated') return 'migrated';
   if (result.kind === 'refused') return `refused:${result.refusal}`;
-  return `${result.kind}:${result.reason.code}`;
+  return `${result.kind}:${result.reason.code} in ${result.phase}${result.reason.cause ? ` (${result.reason.cause})` : ''}`;
+}
+
+/** What a warning is about: its message and the fields that tell warnings apart (never a player or a secret). */
+const WARNING_FIELDS = ['role', 'loss', 'outcome', 'reason', 'phase', 'cause', 'code', 'trigger'];
+function warningKey(line: string): string {
+  const entry = JSON.parse(line) as Record<string, unknown>;
+  const fields = WARNING_FIELDS.filter((k) => entry[k] !== undefined).map((k) => `${k}=${String(entry[k])}`);
+  return [String(entry.msg ?? '(no message)'), ...fields].join(' ');
 }
 
 async function migrate(clientUuid: string): Promise<SoakResult> {
@@ -70,6 +79,10 @@ async function migrate(clientUuid: string): Promise<SoakResult> {
   const target = proxy!.backends().find((b) => b.id !== session.backend.id)!.id;
   const track: Track = { source: session.backend.id, target, phases: {} };
   tracks.set(session.id, track);
+  const offLost = session.on('backend:lost', ({ role, loss }) => {
+    const key = `backend lost role=${role} ${loss.kind === 'kick' ? `kick: ${loss.reason}` : `lost (${loss.end.initiator}${loss.end.reason ? `: ${loss.end.reason}` : ''})`}`;
+    warnings[key] = (warnings[key] ?? 0) + 1;
+  });
   const off = session.on('migration:phase', ({ phase }) => {
     const now = performance.now();
     if (track.phase) track.phases[track.phase.name] = (track.phases[track.phase.name] ?? 0) + (now - track.phase.at);
@@ -90,6 +103,7 @@ async function migrate(clientUuid: string): Promise<SoakResult> {
     return { outcome: `threw:${(error as { code?: string }).code ?? 'error'}`, durationMs: performance.now() - start, phases: track.phases };
   } finally {
     off();
+    offLost();
     tracks.delete(session.id);
   }
 }
@@ -101,8 +115,8 @@ serve({
       level: 'warn',
       destination: {
         write(line: string) {
-          const msg = (JSON.parse(line) as { msg?: string }).msg ?? '(no message)';
-          warnings[msg] = (warnings[msg] ?? 0) + 1;
+          const key = warningKey(line);
+          warnings[key] = (warnings[key] ?? 0) + 1;
         },
       },
     });

@@ -199,7 +199,7 @@ async function main(): Promise<void> {
     for (const r of results) if (r.outcome !== 'migrated') failures[r.outcome] = (failures[r.outcome] ?? 0) + 1;
     const stalls = migrated.flatMap((r) => (r.stallMs === undefined ? [] : [r.stallMs]));
     const gaps = migrated.flatMap((r) => (r.gapMs === undefined ? [] : [r.gapMs]));
-    const phaseNames = [...new Set(migrated.flatMap((r) => Object.keys(r.phases)))];
+    const phaseNames = [...new Set(migrated.flatMap((r) => Object.keys(r.phases)))].filter((name) => name !== 'Idle');
     const phases = Object.fromEntries(phaseNames.map((name) => [name, rounded(stats(migrated.flatMap((r) => (r.phases[name] === undefined ? [] : [r.phases[name]!]))))]));
     const peak = samples.reduce((m, s) => ({ rss: Math.max(m.rss, s.rss), heapUsed: Math.max(m.heapUsed, s.heapUsed) }), { rss: 0, heapUsed: 0 });
     const report = {
