@@ -36,13 +36,21 @@ export interface ConnectionInternals {
   readonly conn: native.Connection;
   readonly streamMap: Map<number, unknown>;
   processStreams(): void;
-  recv(data: Uint8Array, remoteInfo: { host: string; port: number }): Promise<void>;
+  /** Synchronous with the batched-I/O patch (it may still return a promise). */
+  recv(data: Uint8Array, remoteInfo: { host: string; port: number }): Promise<void> | void;
   send(): Promise<void>;
+  /** The batched-I/O patch: one flush (streams, then send) per event-loop turn. */
+  requestFlush(): void;
+  /** The batched-I/O patch: where outgoing datagrams go (instead of an event per datagram). */
+  sendDatagram?: (msg: Uint8Array, port: number, address: string) => void;
 }
 
 interface SocketInternals {
   readonly connectionMap: QUICConnectionMap;
-  handleSocketMessage: (data: Buffer, remoteInfo: { address: string; port: number }) => Promise<void>;
+  /** With the batched-I/O patch: `undefined` when handled synchronously, else a promise. */
+  handleSocketMessage: (data: Buffer, remoteInfo: { address: string; port: number }) => Promise<void> | undefined;
+  readonly socket: import('node:dgram').Socket;
+  sendDatagram(msg: Uint8Array, port: number, address: string, callback?: (error: Error | null) => void): void;
 }
 
 /** The library connection's internals. */
@@ -118,8 +126,14 @@ export function fenceConnection(connection: QUICConnection, hooks: FenceHooks): 
   };
   Object.defineProperty(connection, 'processStreams', { value: processStreams, configurable: true, writable: true });
   Object.defineProperty(connection, 'recv', {
-    value: (data: Uint8Array, remoteInfo: { host: string; port: number }) =>
-      originalRecv.call(connection, data, remoteInfo).catch(failInternally),
+    value: (data: Uint8Array, remoteInfo: { host: string; port: number }): void => {
+      try {
+        const result = originalRecv.call(connection, data, remoteInfo);
+        if (result !== undefined) result.catch(failInternally);
+      } catch (error) {
+        failInternally(error);
+      }
+    },
     configurable: true,
     writable: true,
   });
@@ -229,8 +243,44 @@ export function fenceSocket(
     } catch (error) {
       onSocketError(error);
     }
-    return originalHandler(data, remoteInfo).catch(onSocketError);
+    try {
+      const result = originalHandler(data, remoteInfo);
+      if (result !== undefined) result.catch(onSocketError);
+    } catch (error) {
+      onSocketError(error);
+    }
+    return undefined;
   };
+}
+
+/** Sends one datagram on the library socket (the batched-I/O patch's direct path). */
+export function sendDatagram(
+  socket: QUICSocket,
+  msg: Uint8Array,
+  port: number,
+  address: string,
+  callback: (error: Error | null) => void,
+): void {
+  (socket as unknown as SocketInternals).sendDatagram(msg, port, address, callback);
+}
+
+/**
+ * Resolves once the socket's send queue is empty (datagrams the kernel did not take at once wait
+ * there), or after `maxMs`: closing the socket would drop them.
+ */
+export async function sendQueueDrained(socket: QUICSocket, maxMs = 200): Promise<void> {
+  const udp = (socket as unknown as SocketInternals).socket;
+  const deadline = performance.now() + maxMs;
+  for (;;) {
+    let queued = 0;
+    try {
+      queued = udp.getSendQueueCount();
+    } catch {
+      return; // not running
+    }
+    if (queued === 0 || performance.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }
 
 /** The socket's connection map (internal to the library). */

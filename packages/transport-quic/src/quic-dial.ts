@@ -6,16 +6,9 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { TransportError, certificateFingerprint, throwIfAborted, toTransportError, type Connection } from '@handoff/transport';
-import {
-  QUICConnection,
-  QUICConnectionId,
-  QUICSocket,
-  events as quicEvents,
-  native,
-  type QUICConfig,
-} from '@matrixai/quic';
+import { QUICConnection, QUICConnectionId, QUICSocket, native, type QUICConfig } from '@matrixai/quic';
 import { clientDefault } from '@matrixai/quic/config.js';
-import { catchEventErrors, connectionMapOf, fenceSocket } from './fences.js';
+import { catchEventErrors, connectionMapOf, fenceSocket, internals, sendDatagram, sendQueueDrained } from './fences.js';
 import { codeToReason, reasonToCode } from './library-errors.js';
 import { libraryLogger } from './library-logger.js';
 import {
@@ -93,10 +86,9 @@ export async function dialQuic(init: QuicDialInit): Promise<Connection> {
   const socket = new QUICSocket({ logger: matrixLogger.getChild('QUICSocket') });
   let adapter: QuicConnectionAdapter | undefined;
   let released: Promise<void> | undefined;
-  const sending = new Set<Promise<unknown>>();
   const release = (): Promise<void> => {
     // let the last datagrams (a CONNECTION_CLOSE, a TLS alert) leave before the socket closes
-    released ??= Promise.allSettled([...sending])
+    released ??= sendQueueDrained(socket)
       .then(() => socket.stop({ force: true }))
       .catch(() => {});
     return released;
@@ -144,15 +136,12 @@ export async function dialQuic(init: QuicDialInit): Promise<Connection> {
     await release();
     throw toTransportError(error, 'ERR_TRANSPORT_INVALID_ARGUMENT');
   }
-  library.addEventListener(quicEvents.EventQUICConnectionSend.name, (evt: Event) => {
-    const { msg, port, address } = (evt as quicEvents.EventQUICConnectionSend).detail;
-    const sent = socket.send_(msg, 0, msg.byteLength, port, address).catch((error: unknown) => {
-      // a lost datagram is QUIC's business; an unreachable peer ends in the idle timeout
-      logger?.debug?.({ err: error }, 'QUIC datagram send failed');
-    });
-    sending.add(sent);
-    void sent.finally(() => sending.delete(sent));
-  });
+  // each datagram straight to the socket (the batched-I/O patch); a lost datagram is QUIC's
+  // business, and an unreachable peer ends in the idle timeout
+  const onSent = (error: Error | null): void => {
+    if (error !== null) logger?.debug?.({ err: error }, 'QUIC datagram send failed');
+  };
+  internals(library).sendDatagram = (msg, port, address) => sendDatagram(socket, msg, port, address, onSent);
   connectionMapOf(socket).set(library.connectionId, library); // the fence creates `adapter` here
   const connection = adapter!;
   const abort = new AbortController();
