@@ -72,6 +72,8 @@ export interface FencedConnection {
   readonly state: () => FencedState;
   /** Closes the connection as after an internal failure (used by stream fences). */
   readonly failInternally: (error: unknown) => void;
+  /** How many times the library has sent (emitted what quiche had): data handed over since was not sent yet. */
+  readonly sends: () => number;
 }
 
 const INTERNAL_ERROR = native.ConnectionErrorCode.InternalError;
@@ -84,6 +86,7 @@ export function fenceConnection(connection: QUICConnection, hooks: FenceHooks): 
   const inner = internals(connection);
   let state: FencedState = 'starting';
   let deferredStreams = false;
+  let sends = 0;
   const originalProcessStreams = Object.getPrototypeOf(connection).processStreams as () => void;
   const originalRecv = inner.recv;
   const originalSend = inner.send;
@@ -138,7 +141,10 @@ export function fenceConnection(connection: QUICConnection, hooks: FenceHooks): 
     writable: true,
   });
   Object.defineProperty(connection, 'send', {
-    value: () => originalSend.call(connection).catch(failInternally),
+    value: () => {
+      sends++;
+      return originalSend.call(connection).catch(failInternally);
+    },
     configurable: true,
     writable: true,
   });
@@ -176,7 +182,7 @@ export function fenceConnection(connection: QUICConnection, hooks: FenceHooks): 
   connection.addEventListener(quicEvents.EventQUICConnectionStream.name, (evt: Event) => {
     catchEventErrors((evt as quicEvents.EventQUICConnectionStream).detail, failInternally);
   });
-  return { state: () => state, failInternally };
+  return { state: () => state, failInternally, sends: () => sends };
 }
 
 /** The `@matrixai/events` event a listener's exception is re-dispatched as. */
@@ -280,6 +286,42 @@ export async function sendQueueDrained(socket: QUICSocket, maxMs = 200): Promise
     }
     if (queued === 0 || performance.now() >= deadline) return;
     await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/**
+ * Sets the UDP socket's receive and send buffer sizes (the kernel caps them at
+ * `net.core.rmem_max` / `wmem_max`). Call after `socket.start()`.
+ */
+export function setSocketBuffers(socket: QUICSocket, size: number, onError: (error: unknown) => void): void {
+  const udp = (socket as unknown as SocketInternals).socket;
+  for (const set of [(n: number) => udp.setRecvBufferSize(n), (n: number) => udp.setSendBufferSize(n)]) {
+    try {
+      set(size);
+    } catch (error) {
+      onError(error);
+    }
+  }
+}
+
+/**
+ * Ends a connection in its handshake: quiche closes it with the transport error `code` and the
+ * library is told as after a local failure, so its `start()` fails and the adapter reports `cause`.
+ * Must run after the library's `start()` has installed its handlers.
+ */
+export function abortHandshake(connection: QUICConnection, cause: Error, code: number): void {
+  const inner = internals(connection);
+  try {
+    if (inner.conn.isClosed()) return;
+    if (!inner.conn.isDraining()) inner.conn.close(false, code, new Uint8Array());
+    const localError = inner.conn.localError() ?? { isApp: false, errorCode: code, reason: new Uint8Array() };
+    connection.dispatchEvent(
+      new quicEvents.EventQUICConnectionError({
+        detail: new quicErrors.ErrorQUICConnectionLocal(cause.message, { data: localError, cause }),
+      }),
+    );
+  } catch {
+    // already gone
   }
 }
 

@@ -8,12 +8,13 @@ import { isIP } from 'node:net';
 import { TransportError, certificateFingerprint, throwIfAborted, toTransportError, type Connection } from '@handoff/transport';
 import { QUICConnection, QUICConnectionId, QUICSocket, native, type QUICConfig } from '@matrixai/quic';
 import { clientDefault } from '@matrixai/quic/config.js';
-import { catchEventErrors, connectionMapOf, fenceSocket, internals, sendDatagram, sendQueueDrained } from './fences.js';
+import { catchEventErrors, connectionMapOf, fenceSocket, internals, sendDatagram, sendQueueDrained, setSocketBuffers } from './fences.js';
 import { codeToReason, reasonToCode } from './library-errors.js';
 import { libraryLogger } from './library-logger.js';
 import {
-  DEFAULT_INBOUND_HIGH_WATER_MARK,
   checkAddress,
+  connectionBudgets,
+  socketBufferSize,
   checkCertificate,
   commonConfig,
   pemList,
@@ -79,6 +80,8 @@ async function resolveHost(host: string): Promise<{ address: string; family: 4 |
 export async function dialQuic(init: QuicDialInit): Promise<Connection> {
   throwIfAborted(init.signal);
   const { config, serverName } = dialConfig(init);
+  const budgets = connectionBudgets(init);
+  const bufferSize = socketBufferSize(init);
   const target = await resolveHost(init.address.host);
   throwIfAborted(init.signal);
   const logger = init.logger;
@@ -99,7 +102,7 @@ export async function dialQuic(init: QuicDialInit): Promise<Connection> {
       adapter = new QuicConnectionAdapter(library, {
         direction: 'outbound',
         coalesceWrites: init.coalesceWrites ?? true,
-        inboundHighWaterMark: init.inboundHighWaterMark ?? DEFAULT_INBOUND_HIGH_WATER_MARK,
+        budgets,
         logger,
         release: async () => {
           connectionMapOf(socket).delete(library.connectionId);
@@ -116,6 +119,7 @@ export async function dialQuic(init: QuicDialInit): Promise<Connection> {
     await release();
     throw toTransportError(error instanceof Error && error.cause !== undefined ? error.cause : error, 'ERR_TRANSPORT_CONNECT_FAILED');
   }
+  setSocketBuffers(socket, bufferSize, (error) => logger?.debug?.({ err: error }, 'QUIC socket buffer size not applied'));
 
   const scid = new QUICConnectionId(native.quiche.MAX_CONN_ID_LEN);
   globalThis.crypto.getRandomValues(scid);

@@ -2,6 +2,7 @@
  * The QUIC listener: a `QUICServer` on a socket we own and fence.
  */
 import {
+  CloseCode,
   TransportError,
   raceSignal,
   throwIfAborted,
@@ -14,19 +15,26 @@ import {
 import { QUICServer, QUICSocket, type QUICConfig, type QUICConnection } from '@matrixai/quic';
 import { serverCrypto } from './crypto-ops.js';
 import { offeredAlpn, preferredAlpn } from './client-hello.js';
-import { abortStartingConnections, catchEventErrors, fenceSocket } from './fences.js';
+import { AdmissionControl, type RefusalReason } from './admission.js';
+import { abortHandshake, abortStartingConnections, catchEventErrors, fenceSocket, setSocketBuffers } from './fences.js';
 import { codeToReason, reasonToCode } from './library-errors.js';
 import { libraryLogger } from './library-logger.js';
 import {
   DEFAULT_BACKLOG,
-  DEFAULT_INBOUND_HIGH_WATER_MARK,
   checkAddress,
   checkCertificate,
   commonConfig,
+  connectionBudgets,
+  listenerLimits,
   pemList,
+  socketBufferSize,
+  type ConnectionBudgets,
   type QuicListenInit,
 } from './options.js';
 import { QuicConnectionAdapter } from './quic-connection.js';
+
+/** QUIC transport error CONNECTION_REFUSED (RFC 9000 §20.1). */
+const CONNECTION_REFUSED = 0x2;
 
 function listenerConfig(init: QuicListenInit): Partial<QUICConfig> & { key: string; cert: string } {
   checkAddress(init.address);
@@ -57,14 +65,39 @@ function listenerConfig(init: QuicListenInit): Partial<QUICConfig> & { key: stri
   );
 }
 
+/** What the listener has refused or closed to protect itself, since it started. */
+export interface QuicListenerStats {
+  /** Connections counted now: in their handshake, established, or refused and closing. */
+  readonly connections: number;
+  /** Peers refused and told so (handshake completed, then closed with code 1, `RATE_LIMITED`), by limit. */
+  readonly refused: Readonly<Record<RefusalReason | 'backlog', number>>;
+  /** Refused peers turned away with a bare CONNECTION_REFUSED, refusals coming faster than `limits.refusalRate`. */
+  readonly turnedAway: number;
+  /** Handshakes abandoned after `limits.handshakeTimeout`. */
+  readonly handshakeTimeouts: number;
+  /** Connections closed with code 4 (`TIMEOUT`): the peer did not take what was sent (`maxBufferedBytes`, `sendStallTimeout`). */
+  readonly slowPeers: number;
+  /** Connections closed with code 1 (`RATE_LIMITED`) for opening streams faster than they were accepted (`maxPendingStreams`). */
+  readonly streamFloods: number;
+}
+
+/** A QUIC listener: the contract's `Listener`, with what its limits did. */
+export interface QuicListener extends Listener {
+  /** A snapshot of the counters. */
+  readonly stats: QuicListenerStats;
+}
+
 /** Opens a QUIC listener. */
-export async function listenQuic(init: QuicListenInit): Promise<Listener> {
+export async function listenQuic(init: QuicListenInit): Promise<QuicListener> {
   throwIfAborted(init.signal);
   const config = listenerConfig(init);
+  const budgets = connectionBudgets(init);
+  const limits = listenerLimits(init.limits);
+  const bufferSize = socketBufferSize(init);
   const logger = init.logger;
   const matrixLogger = libraryLogger('QUICServer', logger);
   const socket = new QUICSocket({ logger: matrixLogger.getChild('QUICSocket') });
-  const listener = new QuicListener(init, socket, config.applicationProtos ?? []);
+  const listener = new QuicListenerImpl(init, socket, config.applicationProtos ?? [], budgets, limits);
   fenceSocket(
     socket,
     (connection) => listener.register(connection),
@@ -79,6 +112,7 @@ export async function listenQuic(init: QuicListenInit): Promise<Listener> {
     if (error instanceof TransportError) throw error;
     throw toTransportError(error instanceof Error && error.cause !== undefined ? error.cause : error, 'ERR_TRANSPORT_LISTEN_FAILED');
   }
+  setSocketBuffers(socket, bufferSize, (error) => logger?.debug?.({ err: error }, 'QUIC socket buffer size not applied'));
   const server = new QUICServer({
     crypto: serverCrypto(),
     config,
@@ -93,8 +127,27 @@ export async function listenQuic(init: QuicListenInit): Promise<Listener> {
   return listener;
 }
 
-class QuicListener implements Listener {
+const REFUSAL_REASONS: Record<RefusalReason, string> = {
+  connections: 'Server full',
+  'connections-per-address': 'Too many connections from your address',
+  'handshake-rate': 'Too many connection attempts',
+  'handshake-rate-per-address': 'Too many connection attempts from your address',
+};
+
+class QuicListenerImpl implements QuicListener {
   readonly #init: QuicListenInit;
+  readonly #budgets: ConnectionBudgets;
+  readonly #handshakeTimeout: number;
+  readonly #admission: AdmissionControl;
+  /** Connections refused with a reason to tell once their handshake completes. */
+  readonly #refused = new WeakMap<QuicConnectionAdapter, RefusalReason>();
+  readonly #counts = {
+    refused: { connections: 0, 'connections-per-address': 0, 'handshake-rate': 0, 'handshake-rate-per-address': 0, backlog: 0 },
+    turnedAway: 0,
+    handshakeTimeouts: 0,
+    slowPeers: 0,
+    streamFloods: 0,
+  };
   readonly #socket: QUICSocket;
   #server: QUICServer | undefined;
   #address: Address = { host: '', port: 0 };
@@ -107,10 +160,31 @@ class QuicListener implements Listener {
   readonly #alpn: readonly string[];
   #alpnOverridden = false;
 
-  constructor(init: QuicListenInit, socket: QUICSocket, alpn: readonly string[]) {
+  constructor(
+    init: QuicListenInit,
+    socket: QUICSocket,
+    alpn: readonly string[],
+    budgets: ConnectionBudgets,
+    limits: ReturnType<typeof listenerLimits>,
+  ) {
     this.#init = init;
     this.#socket = socket;
     this.#alpn = alpn;
+    this.#budgets = budgets;
+    this.#handshakeTimeout = limits.handshakeTimeout;
+    this.#admission = new AdmissionControl(limits);
+  }
+
+  get stats(): QuicListenerStats {
+    const c = this.#counts;
+    return {
+      connections: this.#admission.connections,
+      refused: { ...c.refused },
+      turnedAway: c.turnedAway,
+      handshakeTimeouts: c.handshakeTimeouts,
+      slowPeers: c.slowPeers,
+      streamFloods: c.streamFloods,
+    };
   }
 
   /**
@@ -152,18 +226,50 @@ class QuicListener implements Listener {
     };
   }
 
-  /** Called by the socket fence for every connection the library creates (before its handshake). */
+  /**
+   * Called by the socket fence for every connection the library creates, before its handshake
+   * (the library has validated the peer's address with a Retry by then). Admission happens here.
+   */
   register(library: QUICConnection): void {
     if (library.type !== 'server') return;
     this.#restoreAlpn();
+    const admission = this.#admission.admit(library.remoteHost);
     const connection = new QuicConnectionAdapter(library, {
       direction: 'inbound',
       coalesceWrites: this.#init.coalesceWrites ?? true,
-      inboundHighWaterMark: this.#init.inboundHighWaterMark ?? DEFAULT_INBOUND_HIGH_WATER_MARK,
+      budgets: this.#budgets,
       logger: this.#init.logger,
+      onLimit: (kind) => {
+        if (kind === 'slow-peer') this.#counts.slowPeers++;
+        else this.#counts.streamFloods++;
+      },
     });
+    if (!admission.admitted) {
+      if (admission.tell) {
+        this.#counts.refused[admission.reason]++;
+        this.#refused.set(connection, admission.reason);
+      } else {
+        this.#counts.turnedAway++;
+        // after the library's `start()` has installed its handlers (it runs right after this)
+        queueMicrotask(() =>
+          abortHandshake(library, new TransportError('ERR_TRANSPORT_CONNECT_REFUSED', `refused: ${admission.reason}`), CONNECTION_REFUSED),
+        );
+      }
+      this.#init.logger?.debug?.({ remote: library.remoteHost, reason: admission.reason, told: admission.tell }, 'QUIC connection refused');
+    }
+    const deadline = setTimeout(() => {
+      if (connection.isOpen || connection.isClosing) return;
+      this.#counts.handshakeTimeouts++;
+      abortHandshake(library, new TransportError('ERR_TRANSPORT_IDLE_TIMEOUT', `the handshake took longer than ${this.#handshakeTimeout} ms`), CONNECTION_REFUSED);
+    }, this.#handshakeTimeout);
     this.#live.add(connection);
+    void connection.established.then(
+      () => clearTimeout(deadline),
+      () => clearTimeout(deadline),
+    );
     void connection.closed.then(() => {
+      clearTimeout(deadline);
+      this.#admission.release(admission.key);
       this.#live.delete(connection);
       const index = this.#ready.indexOf(connection);
       if (index >= 0) this.#ready.splice(index, 1);
@@ -186,6 +292,11 @@ class QuicListener implements Listener {
 
   #onEstablished(connection: QuicConnectionAdapter): void {
     if (!connection.isOpen) return;
+    const refusal = this.#refused.get(connection);
+    if (refusal !== undefined) {
+      void connection.close({ code: CloseCode.RATE_LIMITED, reason: REFUSAL_REASONS[refusal] });
+      return;
+    }
     if (this.#closed) {
       void connection.close({ code: 0, reason: 'listener closed' });
       return;
@@ -197,7 +308,8 @@ class QuicListener implements Listener {
     }
     if (this.#ready.length >= (this.#init.backlog ?? DEFAULT_BACKLOG)) {
       this.#init.logger?.warn?.({ connection: connection.id }, 'QUIC accept backlog full; closing the new connection');
-      void connection.close({ code: 0, reason: 'server busy' });
+      this.#counts.refused.backlog++;
+      void connection.close({ code: CloseCode.RATE_LIMITED, reason: 'Server busy' });
       return;
     }
     this.#ready.push(connection);

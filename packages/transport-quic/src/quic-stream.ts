@@ -24,6 +24,23 @@ export interface StreamHost {
   readonly inboundHighWaterMark: number;
   /** The error the connection ended with, once it has (stream failures then report it). */
   terminationError(): TransportError | undefined;
+  /** The connection's read-ahead over all streams has reached its budget: pause reading. */
+  readonly inboundOverBudget: boolean;
+  inboundQueued(bytes: number): void;
+  inboundConsumed(bytes: number): void;
+  /** Calls `resume` once the connection is back under its inbound budget. */
+  waitForInboundBudget(resume: () => void): void;
+  /** Outbound accounting: bytes written (positive) or taken by quiche or dropped (negative). */
+  outbound(bytes: number, progress: boolean): void;
+  /**
+   * Resolves when a FIN written now cannot be lost for good (see `loneFinSettled` in
+   * quic-connection.ts), or after a bounded wait.
+   */
+  loneFinSettled(streamId: number, handedOverAt: number): Promise<void>;
+  /** Sends what the library has now (not at the end of the turn). */
+  sendNow(): void;
+  /** How many times the library has sent so far (see `FencedConnection.sends`). */
+  readonly sends: number;
   streamClosed(stream: QuicStreamAdapter): void;
 }
 
@@ -46,6 +63,16 @@ class SendHalf {
   #chain: Promise<void> = Promise.resolve();
   #scheduled: NodeJS.Immediate | undefined;
   #done = false;
+  /** Bytes written that quiche has not taken yet (reported to the connection). */
+  #pending = 0;
+  /** When data last went to the library (`performance.now()`), if ever. */
+  #handedOverAt: number | undefined;
+  /**
+   * The library's send count when data last went to it: while unchanged, that data is still in
+   * quiche unsent (the library sends once per turn), and a FIN written now goes out in the same
+   * STREAM frame as the data.
+   */
+  #handedOverAtSend = -1;
 
   constructor(stream: QuicStreamAdapter, library: QUICStream, coalesce: boolean) {
     this.#stream = stream;
@@ -64,12 +91,30 @@ class SendHalf {
       },
       // not ByteLengthQueuingStrategy: its size() would throw a RangeError on a non-byte chunk
       // before `write` could reject it with a typed error
-      { highWaterMark: WRITE_HIGH_WATER_MARK, size: (chunk) => (chunk instanceof Uint8Array ? chunk.byteLength : 0) },
+      { highWaterMark: WRITE_HIGH_WATER_MARK, size: (chunk) => this.#queued(chunk) },
     );
   }
 
   get done(): boolean {
     return this.#done;
+  }
+
+  /** The writable's size function: counts what is written towards the connection's outbound budget. */
+  #queued(chunk: Uint8Array): number {
+    if (!(chunk instanceof Uint8Array)) return 0;
+    if (!this.#done && chunk.byteLength > 0) {
+      this.#pending += chunk.byteLength;
+      this.#stream.outbound(chunk.byteLength, false);
+    }
+    return chunk.byteLength;
+  }
+
+  /** quiche took `bytes` (or they are dropped): no longer waiting. */
+  #taken(bytes: number, progress: boolean): void {
+    const n = Math.min(bytes, this.#pending);
+    if (n <= 0) return;
+    this.#pending -= n;
+    this.#stream.outbound(-n, progress);
   }
 
   #write(chunk: Uint8Array): Promise<void> | void {
@@ -124,12 +169,22 @@ class SendHalf {
 
   async #libraryWrite(data: Uint8Array): Promise<void> {
     try {
-      await this.#writer.write(data);
+      const writing = this.#writer.write(data);
+      this.#markHandoff();
+      await writing;
+      // the last part may have waited for capacity and gone to the library just now
+      this.#markHandoff();
+      this.#taken(data.byteLength, true);
     } catch (reason) {
       const error = this.#stream.errorFor(reason);
       this.fail(error);
       throw error;
     }
+  }
+
+  #markHandoff(): void {
+    this.#handedOverAt = performance.now();
+    this.#handedOverAtSend = this.#stream.sends;
   }
 
   /** Everything written so far is in the library (or the half failed). */
@@ -141,8 +196,16 @@ class SendHalf {
   async #close(): Promise<void> {
     this.#flushBatch();
     await this.#chain;
+    // FIN fence (docs/transports.md): quiche 0.18 never retransmits a FIN sent in a STREAM frame of
+    // its own once the data before it has been acknowledged. Data handed over since the library
+    // last sent is still in quiche, unsent, so a FIN written now rides with it. Otherwise the FIN
+    // waits until the data is acknowledged, then goes out at once.
+    const lone = this.#handedOverAt !== undefined && this.#stream.sends !== this.#handedOverAtSend;
+    if (lone) await this.#stream.loneFinSettled(this.#handedOverAt!);
     try {
-      await this.#writer.close();
+      const closing = this.#writer.close();
+      if (lone) this.#stream.sendNow();
+      await closing;
     } catch (reason) {
       const error = this.#stream.errorFor(reason);
       this.fail(error);
@@ -172,6 +235,7 @@ class SendHalf {
     this.#scheduled = undefined;
     this.#batch = undefined;
     this.#batchBytes = 0;
+    this.#taken(this.#pending, false);
   }
 
   /** Fails the half (peer STOP_SENDING, connection end, local stream abort). */
@@ -199,6 +263,8 @@ export class QuicStreamAdapter {
   readonly #recv: InboundQueue | undefined;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #resume: (() => void) | undefined;
+  /** Bytes of `#recv` reported to the connection's inbound budget. */
+  #counted = 0;
   #halves: number;
   #error: TransportError | undefined;
   #finished = false;
@@ -222,6 +288,7 @@ export class QuicStreamAdapter {
       ? new InboundQueue({
           highWaterMark: host.inboundHighWaterMark,
           onConsumed: () => {
+            this.#syncInbound();
             if (!this.#recv!.full) this.#wake();
           },
           onCancel: (reason) => {
@@ -229,7 +296,10 @@ export class QuicStreamAdapter {
             this.#reader?.cancel(new StreamAbortReason(0, error)).catch(noop);
             this.#wake();
           },
-          onSettled: (error) => this.halfDone(error),
+          onSettled: (error) => {
+            this.#syncInbound();
+            this.halfDone(error);
+          },
         })
       : undefined;
     this.readable = this.#recv?.readable ?? null;
@@ -260,9 +330,10 @@ export class QuicStreamAdapter {
     try {
       for (;;) {
         if (queue.closed) return;
-        if (queue.full) {
+        if (queue.full || this.#host.inboundOverBudget) {
           await new Promise<void>((resolve) => {
             this.#resume = resolve;
+            if (!queue.full) this.#host.waitForInboundBudget(() => this.#wake());
           });
           continue;
         }
@@ -272,6 +343,7 @@ export class QuicStreamAdapter {
           return;
         }
         queue.push(value);
+        this.#syncInbound();
       }
     } catch (reason) {
       const termination = this.#host.terminationError();
@@ -283,7 +355,18 @@ export class QuicStreamAdapter {
           ? termination.code === 'ERR_TRANSPORT_CLOSED'
           : error.code === 'ERR_TRANSPORT_STREAM_RESET' || error.code === 'ERR_TRANSPORT_ABORTED';
       queue.fail(error, { discard });
+      this.#syncInbound();
     }
+  }
+
+  /** Reports what `#recv` holds now to the connection's inbound budget. */
+  #syncInbound(): void {
+    const now = this.#recv?.settled === false ? this.#recv.bytes : 0;
+    const delta = now - this.#counted;
+    if (delta === 0) return;
+    this.#counted = now;
+    if (delta > 0) this.#host.inboundQueued(delta);
+    else this.#host.inboundConsumed(-delta);
   }
 
   #wake(): void {
@@ -306,6 +389,23 @@ export class QuicStreamAdapter {
     this.#host.streamClosed(this);
   }
 
+  /** Waits until a FIN alone in its frame is safe to send (bounded; see `StreamHost.loneFinSettled`). */
+  loneFinSettled(handedOverAt: number): Promise<void> {
+    return this.#host.loneFinSettled(this.id, handedOverAt);
+  }
+
+  sendNow(): void {
+    this.#host.sendNow();
+  }
+
+  get sends(): number {
+    return this.#host.sends;
+  }
+
+  outbound(bytes: number, progress: boolean): void {
+    this.#host.outbound(bytes, progress);
+  }
+
   /** Hands coalesced writes to the library. */
   flush(): Promise<void> {
     return this.#send?.flush() ?? Promise.resolve();
@@ -315,6 +415,7 @@ export class QuicStreamAdapter {
     const error = new TransportError('ERR_TRANSPORT_ABORTED', `stream ${this.id} was aborted locally`, { cause: options.reason });
     this.#send?.fail(error);
     this.#recv?.fail(error, { discard: true });
+    this.#syncInbound();
     this.#wake();
     try {
       this.#library.cancel(new StreamAbortReason(options.code ?? 0, error));
@@ -330,6 +431,7 @@ export class QuicStreamAdapter {
   terminate(error: TransportError, discard: boolean): void {
     this.#send?.fail(error);
     this.#recv?.fail(error, { discard });
+    this.#syncInbound();
     this.#wake();
     if (!this.#finished) {
       if (this.#error === undefined) this.#error = error;
