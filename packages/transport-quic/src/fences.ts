@@ -223,13 +223,14 @@ function tryShutdown(inner: ConnectionInternals, id: number, direction: native.S
 /**
  * Hooks a socket: `onConnection` sees every connection when the library registers it in the
  * socket's connection map (before `start()`), and the socket's UDP message handler can no longer
- * produce unhandled rejections. Call before `socket.start()`.
+ * produce unhandled rejections. `gate` (the listener's admission) sees every datagram first and
+ * may drop it (`false`), possibly after asynchronous checks. Call before `socket.start()`.
  */
 export function fenceSocket(
   socket: QUICSocket,
   onConnection: (connection: QUICConnection) => void,
   onSocketError: (error: unknown) => void,
-  beforeDatagram?: (data: Buffer) => void,
+  gate?: (data: Buffer, remoteInfo: { address: string; port: number }) => boolean | Promise<boolean>,
 ): void {
   const inner = socket as unknown as SocketInternals;
   const map = inner.connectionMap;
@@ -243,20 +244,37 @@ export function fenceSocket(
     return originalSet(connectionId, connection);
   };
   const originalHandler = inner.handleSocketMessage;
-  inner.handleSocketMessage = (data, remoteInfo) => {
-    try {
-      beforeDatagram?.(data);
-    } catch (error) {
-      onSocketError(error);
-    }
+  const deliver = (data: Buffer, remoteInfo: { address: string; port: number }): void => {
     try {
       const result = originalHandler(data, remoteInfo);
       if (result !== undefined) result.catch(onSocketError);
     } catch (error) {
       onSocketError(error);
     }
+  };
+  inner.handleSocketMessage = (data, remoteInfo) => {
+    let verdict: boolean | Promise<boolean> = true;
+    try {
+      if (gate !== undefined) verdict = gate(data, remoteInfo);
+    } catch (error) {
+      onSocketError(error);
+    }
+    if (verdict === true) deliver(data, remoteInfo);
+    else if (verdict !== false) {
+      verdict.then(
+        (pass) => {
+          if (pass) deliver(data, remoteInfo);
+        },
+        onSocketError,
+      );
+    }
     return undefined;
   };
+}
+
+/** Whether the socket knows a connection by this id (hex). */
+export function hasConnection(socket: QUICSocket, connectionId: string): boolean {
+  return (socket as unknown as SocketInternals).connectionMap.get(connectionId as never) !== undefined;
 }
 
 /** Sends one datagram on the library socket (the batched-I/O patch's direct path). */

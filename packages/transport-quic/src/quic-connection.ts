@@ -90,6 +90,8 @@ export class QuicConnectionAdapter implements Connection, StreamHost {
   #outboundBytes = 0;
   #lastOutboundProgress = 0;
   #stallTimer: NodeJS.Timeout | undefined;
+  /** A budget was exceeded and the close it calls for is under way. */
+  #closingForLimit = false;
   #resolveClosed!: (info: CloseInfo) => void;
   #resolveEstablished!: () => void;
   #rejectEstablished!: (error: TransportError) => void;
@@ -223,7 +225,8 @@ export class QuicConnectionAdapter implements Connection, StreamHost {
   }
 
   #slowPeer(why: string): void {
-    if (this.#state !== 'open') return;
+    if (this.#state !== 'open' || this.#closingForLimit) return;
+    this.#closingForLimit = true;
     this.#init.onLimit?.('slow-peer');
     this.#init.logger?.warn?.({ connection: this.id, remote: this.#remoteAddress, why }, 'QUIC peer does not take what we send; closing the connection');
     queueMicrotask(() => void this.close({ code: CloseCode.TIMEOUT, reason: 'Write timeout' }).catch(() => {}));
@@ -350,9 +353,12 @@ export class QuicConnectionAdapter implements Connection, StreamHost {
     this.#state = 'closing';
     this.#localClose = { code, reason };
     if (wasOpen && options.signal?.aborted !== true) {
-      // hand coalesced writes to quiche and let it send what it can before the CONNECTION_CLOSE
+      // hand coalesced writes to quiche and let it send what it can before the CONNECTION_CLOSE;
+      // what quiche has no room for now (flow control, congestion window) is not waited for: a
+      // peer that stopped reading would hold the close forever
       try {
-        await raceSignal(Promise.all([...this.#streams].map((stream) => stream.flush())), options.signal);
+        const flushed = Promise.all([...this.#streams].map((stream) => stream.flush()));
+        await raceSignal(Promise.race([flushed, new Promise((resolve) => setImmediate(resolve))]), options.signal);
         await internals(this.#library).send();
       } catch {
         // aborted: tear down without waiting
@@ -401,7 +407,10 @@ export class QuicConnectionAdapter implements Connection, StreamHost {
     this.#streams.add(stream);
     if (this.#state === 'closing' || this.#state === 'closed') {
       stream.terminate(this.#closedError(), true);
-      stream.cancelLibrary(this.#closedError());
+      // not from inside the library's stream processing, which reads the stream right after
+      // announcing it (a cancelled stream then looks finished, and the read fails internally)
+      const error = this.#closedError();
+      queueMicrotask(() => stream.cancelLibrary(error));
       return;
     }
     const incoming = stream as unknown as IncomingStream;
@@ -416,8 +425,8 @@ export class QuicConnectionAdapter implements Connection, StreamHost {
     if (this.#incoming.length >= this.#budgets.maxPendingStreams) {
       // the peer opens streams faster than the application accepts them
       this.#init.logger?.warn?.({ connection: this.id, remote: this.#remoteAddress }, 'QUIC peer opened too many streams; closing the connection');
-      stream.terminate(this.#closedError(), true);
-      stream.cancelLibrary(new TransportError('ERR_TRANSPORT_CLOSED', 'too many pending streams'));
+      // the whole connection goes: its close ends this stream in the library too
+      stream.terminate(new TransportError('ERR_TRANSPORT_CLOSED', 'too many pending streams'), true);
       if (this.#state === 'open') this.#init.onLimit?.('stream-flood');
       void this.close({ code: CloseCode.RATE_LIMITED, reason: 'Too many streams' }).catch(() => {});
       return;

@@ -12,11 +12,12 @@ import {
   type Connection,
   type Listener,
 } from '@handoff/transport';
-import { QUICServer, QUICSocket, type QUICConfig, type QUICConnection } from '@matrixai/quic';
+import { QUICServer, QUICSocket, type QUICConfig, type QUICConnection, type QUICServerCrypto } from '@matrixai/quic';
 import { serverCrypto } from './crypto-ops.js';
-import { offeredAlpn, preferredAlpn } from './client-hello.js';
-import { AdmissionControl, type RefusalReason } from './admission.js';
-import { abortHandshake, abortStartingConnections, catchEventErrors, fenceSocket, setSocketBuffers } from './fences.js';
+import { validateToken } from '@matrixai/quic/utils.js';
+import { initialHeader, offeredAlpn, preferredAlpn } from './client-hello.js';
+import { AdmissionControl, type Admission, type RefusalReason } from './admission.js';
+import { abortHandshake, abortStartingConnections, catchEventErrors, fenceSocket, hasConnection, setSocketBuffers } from './fences.js';
 import { codeToReason, reasonToCode } from './library-errors.js';
 import { libraryLogger } from './library-logger.js';
 import {
@@ -97,12 +98,13 @@ export async function listenQuic(init: QuicListenInit): Promise<QuicListener> {
   const logger = init.logger;
   const matrixLogger = libraryLogger('QUICServer', logger);
   const socket = new QUICSocket({ logger: matrixLogger.getChild('QUICSocket') });
-  const listener = new QuicListenerImpl(init, socket, config.applicationProtos ?? [], budgets, limits);
+  const crypto = serverCrypto();
+  const listener = new QuicListenerImpl(init, socket, config.applicationProtos ?? [], budgets, limits, crypto);
   fenceSocket(
     socket,
     (connection) => listener.register(connection),
     (error) => logger?.warn?.({ err: error }, 'QUIC datagram handling failed'),
-    (datagram) => listener.beforeDatagram(datagram),
+    (datagram, remote) => listener.gate(datagram, remote),
   );
   catchEventErrors(socket, (error) => logger?.warn?.({ err: error }, 'QUIC socket failure'));
   try {
@@ -114,7 +116,7 @@ export async function listenQuic(init: QuicListenInit): Promise<QuicListener> {
   }
   setSocketBuffers(socket, bufferSize, (error) => logger?.debug?.({ err: error }, 'QUIC socket buffer size not applied'));
   const server = new QUICServer({
-    crypto: serverCrypto(),
+    crypto,
     config,
     socket,
     reasonToCode,
@@ -139,6 +141,10 @@ class QuicListenerImpl implements QuicListener {
   readonly #budgets: ConnectionBudgets;
   readonly #handshakeTimeout: number;
   readonly #admission: AdmissionControl;
+  readonly #crypto: QUICServerCrypto;
+  /** Admissions decided at the gate, by connection id, until the library registers the connection. */
+  readonly #pending = new Map<string, { readonly admission: Admission; readonly at: number }>();
+  #pendingSweep: NodeJS.Timeout | undefined;
   /** Connections refused with a reason to tell once their handshake completes. */
   readonly #refused = new WeakMap<QuicConnectionAdapter, RefusalReason>();
   readonly #counts = {
@@ -166,7 +172,9 @@ class QuicListenerImpl implements QuicListener {
     alpn: readonly string[],
     budgets: ConnectionBudgets,
     limits: ReturnType<typeof listenerLimits>,
+    crypto: QUICServerCrypto,
   ) {
+    this.#crypto = crypto;
     this.#init = init;
     this.#socket = socket;
     this.#alpn = alpn;
@@ -188,16 +196,68 @@ class QuicListenerImpl implements QuicListener {
   }
 
   /**
+   * The socket fence's gate, first to see every datagram. Admission happens here, for the datagram
+   * that would make the library create a connection: a client Initial with a Retry token (the
+   * library answers tokenless ones with a stateless Retry, which proves the source address). The
+   * token is checked first (the library's own check, with the listener's key), so that spoofed
+   * packets cannot use up another address's limits. A peer refused without being told (refusals
+   * coming faster than `limits.refusalRate`) is dropped here, before any handshake work.
+   */
+  gate(datagram: Buffer, remote: { address: string; port: number }): boolean | Promise<boolean> {
+    if ((datagram[0]! & 0xb0) !== 0x80) {
+      // not a long-header Initial
+      this.#restoreAlpn();
+      return true;
+    }
+    const header = initialHeader(datagram);
+    if (header === undefined || this.#server === undefined) return true;
+    const id = header.dcid.toString('hex');
+    if (header.token.byteLength === 0 || hasConnection(this.#socket, id) || this.#pending.has(id)) {
+      this.#preferAlpn(datagram);
+      return true;
+    }
+    return validateToken(header.token, remote.address as never, this.#crypto).then(
+      (original) => {
+        if (original === undefined) return true; // the library drops it too
+        if (!hasConnection(this.#socket, id) && !this.#pending.has(id) && !this.#closed) {
+          const admission = this.#admission.admit(remote.address);
+          if (!admission.admitted && !admission.tell) {
+            this.#admission.release(admission.key);
+            this.#counts.turnedAway++;
+            return false;
+          }
+          this.#pending.set(id, { admission, at: performance.now() });
+          this.#pendingSweep ??= setTimeout(() => this.#sweepPending(), 2_000);
+        }
+        this.#preferAlpn(datagram);
+        return true;
+      },
+      () => true,
+    );
+  }
+
+  /** Admissions whose connection the library never created (it refused the packet after all). */
+  #sweepPending(): void {
+    this.#pendingSweep = undefined;
+    const cutoff = performance.now() - 1_000;
+    for (const [id, entry] of this.#pending) {
+      if (entry.at > cutoff) continue;
+      this.#pending.delete(id);
+      this.#admission.release(entry.admission.key);
+    }
+    if (this.#pending.size > 0) this.#pendingSweep = setTimeout(() => this.#sweepPending(), 1_000);
+  }
+
+  /**
    * Listener ALPN preference. quiche would pick the first protocol of the *client's* list that we
    * support; we read the client's offer from its Initial and, when our preference differs, give
    * the connection about to be created only our preferred protocol. The library creates the
    * connection within this datagram's microtasks (our crypto ops never wait on I/O), before any
    * other datagram is handled, so the override is restored by the next datagram or by `register`.
    */
-  beforeDatagram(datagram: Buffer): void {
+  #preferAlpn(datagram: Buffer): void {
     this.#restoreAlpn();
     if (this.#server === undefined || this.#alpn.length < 2) return;
-    if ((datagram[0]! & 0xf0) !== 0xc0) return; // not a long-header Initial
     const offered = offeredAlpn(datagram);
     if (offered === undefined) return;
     const preferred = preferredAlpn(this.#alpn, offered);
@@ -233,7 +293,9 @@ class QuicListenerImpl implements QuicListener {
   register(library: QUICConnection): void {
     if (library.type !== 'server') return;
     this.#restoreAlpn();
-    const admission = this.#admission.admit(library.remoteHost);
+    const id = library.connectionId.toString();
+    const admission = this.#pending.get(id)?.admission ?? this.#admission.admit(library.remoteHost);
+    this.#pending.delete(id);
     const connection = new QuicConnectionAdapter(library, {
       direction: 'inbound',
       coalesceWrites: this.#init.coalesceWrites ?? true,
@@ -245,17 +307,10 @@ class QuicListenerImpl implements QuicListener {
       },
     });
     if (!admission.admitted) {
-      if (admission.tell) {
-        this.#counts.refused[admission.reason]++;
-        this.#refused.set(connection, admission.reason);
-      } else {
-        this.#counts.turnedAway++;
-        // after the library's `start()` has installed its handlers (it runs right after this)
-        queueMicrotask(() =>
-          abortHandshake(library, new TransportError('ERR_TRANSPORT_CONNECT_REFUSED', `refused: ${admission.reason}`), CONNECTION_REFUSED),
-        );
-      }
-      this.#init.logger?.debug?.({ remote: library.remoteHost, reason: admission.reason, told: admission.tell }, 'QUIC connection refused');
+      // told why (`tell`: turned-away peers never get here), once the handshake completes
+      this.#counts.refused[admission.reason]++;
+      this.#refused.set(connection, admission.reason);
+      this.#init.logger?.debug?.({ remote: library.remoteHost, reason: admission.reason }, 'QUIC connection refused');
     }
     const deadline = setTimeout(() => {
       if (connection.isOpen || connection.isClosing) return;
@@ -340,6 +395,10 @@ class QuicListenerImpl implements QuicListener {
     if (!this.#closed) {
       this.#closed = true;
       this.#socket.unsetServer();
+      if (this.#pendingSweep !== undefined) clearTimeout(this.#pendingSweep);
+      this.#pendingSweep = undefined;
+      for (const entry of this.#pending.values()) this.#admission.release(entry.admission.key);
+      this.#pending.clear();
       if (this.#server !== undefined) {
         abortStartingConnections(this.#server, new TransportError('ERR_TRANSPORT_CLOSED', 'the listener is closed'));
       }

@@ -19,6 +19,8 @@ export interface LossyRelay {
   readonly counts: { toServer: { forwarded: number; dropped: number }; toClient: { forwarded: number; dropped: number } };
   /** Drops the next `n` datagrams going `direction`, whatever the drop rate says. */
   dropNext(direction: 'toServer' | 'toClient', n?: number): void;
+  /** Forwards only the first `n` datagrams (in all) going `direction`, then drops every one. */
+  forwardFirst(direction: 'toServer' | 'toClient', n: number): void;
   /** Changes the drop rate of both directions. */
   setDropRate(rate: number): void;
   close(): Promise<void>;
@@ -36,7 +38,12 @@ export async function lossyRelay(targetPort: number, options: { dropRate?: numbe
   const upstreams = new Map<string, Socket>();
   const counts = { toServer: { forwarded: 0, dropped: 0 }, toClient: { forwarded: 0, dropped: 0 } };
   const forced = { toServer: 0, toClient: 0 };
+  const cutoff = { toServer: Infinity, toClient: Infinity };
   const drop = (direction: 'toServer' | 'toClient'): boolean => {
+    if (counts[direction].forwarded >= cutoff[direction]) {
+      counts[direction].dropped++;
+      return true;
+    }
     if (forced[direction] > 0) {
       forced[direction]--;
       counts[direction].dropped++;
@@ -70,6 +77,9 @@ export async function lossyRelay(targetPort: number, options: { dropRate?: numbe
     counts,
     dropNext(direction, n = 1) {
       forced[direction] += n;
+    },
+    forwardFirst(direction, n) {
+      cutoff[direction] = n;
     },
     setDropRate(rate) {
       dropRate = rate;
