@@ -213,7 +213,8 @@ export function commonConfig(init: ListenInit & QuicTuning): Partial<QUICConfig>
     initialMaxStreamDataBidiRemote: streamWindow,
     initialMaxStreamDataUni: streamWindow,
     maxStreamWindow: streamWindow,
-    // one read from quiche per 64 KiB instead of per 4 KiB
+    // one read from quiche per 64 KiB instead of per 4 KiB (the streams of a connection share
+    // the buffer: patch 2)
     readableChunkSize: 64 * 1024,
   };
   if (keepAlive > 0) config.keepAliveIntervalTime = keepAlive;
