@@ -286,6 +286,18 @@ export class QuicConnectionAdapter implements Connection, StreamHost {
     void internals(this.#library).send();
   }
 
+  #sendSoon = false;
+
+  /** Sends once the current microtasks have run (coalesced batches of several streams go in one send). */
+  sendSoon(): void {
+    if (this.#sendSoon) return;
+    this.#sendSoon = true;
+    queueMicrotask(() => {
+      this.#sendSoon = false;
+      if (this.#state === 'open' || this.#state === 'closing') void internals(this.#library).send();
+    });
+  }
+
   // ---- Connection ------------------------------------------------------------------------------
 
   openStream(options: OpenStreamOptions<'uni'> & { readonly kind: 'uni' }): Promise<SendStream>;

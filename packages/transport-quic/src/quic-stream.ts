@@ -39,6 +39,8 @@ export interface StreamHost {
   loneFinSettled(streamId: number, handedOverAt: number): Promise<void>;
   /** Sends what the library has now (not at the end of the turn). */
   sendNow(): void;
+  /** Sends once the current microtasks are done (several streams' batches, one send). */
+  sendSoon(): void;
   /** How many times the library has sent so far (see `FencedConnection.sends`). */
   readonly sends: number;
   streamClosed(stream: QuicStreamAdapter): void;
@@ -65,12 +67,14 @@ class SendHalf {
   #done = false;
   /** Bytes written that quiche has not taken yet (reported to the connection). */
   #pending = 0;
+  /** Bytes of batches handed to the library and not taken yet (waiting for flow control). */
+  #inflight = 0;
   /** When data last went to the library (`performance.now()`), if ever. */
   #handedOverAt: number | undefined;
   /**
-   * The library's send count when data last went to it: while unchanged, that data is still in
-   * quiche unsent (the library sends once per turn), and a FIN written now goes out in the same
-   * STREAM frame as the data.
+   * The library's send count when the last write to it started: while unchanged, that data is
+   * still in quiche unsent (the library sends once per turn), and a FIN written now goes out in
+   * the same STREAM frame as the data.
    */
   #handedOverAtSend = -1;
 
@@ -142,10 +146,14 @@ class SendHalf {
       this.#flushBatch();
       return this.#chain;
     }
+    // backpressure: while a batch waits for quiche (flow control, congestion window), the
+    // writable waits too instead of piling up batches
+    if (this.#inflight >= BATCH_BYTES) return this.#chain;
     this.#scheduled ??= setImmediate(() => {
       this.#scheduled = undefined;
       this.#flushBatch();
-      this.#chain.catch(noop);
+      // the library would send at its own flush, in the next turn: send in this one
+      this.#chain.then(() => this.#stream.sendSoon(), noop);
     });
   }
 
@@ -159,7 +167,14 @@ class SendHalf {
     const data = this.#batch.subarray(0, this.#batchBytes);
     this.#batch = undefined;
     this.#batchBytes = 0;
-    void this.#enqueue(() => this.#libraryWrite(data)).catch(noop);
+    this.#inflight += data.byteLength;
+    void this.#enqueue(async () => {
+      try {
+        await this.#libraryWrite(data);
+      } finally {
+        this.#inflight -= data.byteLength;
+      }
+    }).catch(noop);
   }
 
   #enqueue(step: () => Promise<void>): Promise<void> {
@@ -169,11 +184,13 @@ class SendHalf {
 
   async #libraryWrite(data: Uint8Array): Promise<void> {
     try {
+      // the library's send count when this write started: if the library sends while the write
+      // waits for room, the data may be on the wire before the write completes
+      const sendsAtStart = this.#stream.sends;
       const writing = this.#writer.write(data);
-      this.#markHandoff();
+      this.#markHandoff(sendsAtStart);
       await writing;
-      // the last part may have waited for capacity and gone to the library just now
-      this.#markHandoff();
+      this.#markHandoff(sendsAtStart);
       this.#taken(data.byteLength, true);
     } catch (reason) {
       const error = this.#stream.errorFor(reason);
@@ -182,9 +199,9 @@ class SendHalf {
     }
   }
 
-  #markHandoff(): void {
+  #markHandoff(sendsAtStart: number): void {
     this.#handedOverAt = performance.now();
-    this.#handedOverAtSend = this.#stream.sends;
+    this.#handedOverAtSend = sendsAtStart;
   }
 
   /** Everything written so far is in the library (or the half failed). */
@@ -396,6 +413,10 @@ export class QuicStreamAdapter {
 
   sendNow(): void {
     this.#host.sendNow();
+  }
+
+  sendSoon(): void {
+    this.#host.sendSoon();
   }
 
   get sends(): number {
