@@ -24,6 +24,7 @@ if (role === 'quic') {
     address: { host: '127.0.0.1', port: 0 },
     certificate: server,
     clientCertificate: { policy: 'required-and-verified', ca },
+    limits: { datagramRate: { perSecond: 1e9, burst: 1e9 } }, // bulk uploads
   });
   process.stdout.write(`${JSON.stringify({ port: listener.address.port })}\n`);
   for (;;) {

@@ -65,6 +65,8 @@ export type FencedState = 'starting' | 'running' | 'stopping';
 export interface FenceHooks {
   /** Something the library would have thrown into the void; the connection is being closed. */
   readonly onInternalError: (error: unknown) => void;
+  /** Sees every datagram for the connection before quiche does; `false` drops it. */
+  readonly onDatagram?: (bytes: number) => boolean;
 }
 
 /** A connection with the fences installed. */
@@ -130,6 +132,7 @@ export function fenceConnection(connection: QUICConnection, hooks: FenceHooks): 
   Object.defineProperty(connection, 'processStreams', { value: processStreams, configurable: true, writable: true });
   Object.defineProperty(connection, 'recv', {
     value: (data: Uint8Array, remoteInfo: { host: string; port: number }): void => {
+      if (hooks.onDatagram !== undefined && !hooks.onDatagram(data.byteLength)) return;
       try {
         const result = originalRecv.call(connection, data, remoteInfo);
         if (result !== undefined) result.catch(failInternally);

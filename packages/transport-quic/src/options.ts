@@ -117,6 +117,19 @@ export interface QuicListenerLimits {
   readonly refusalRate?: RateLimit;
   /** A handshake not complete after this long (ms) is abandoned (default 10 000). */
   readonly handshakeTimeout?: number;
+  /**
+   * Bytes a peer may send before its handshake completes (default 64 KiB; a ClientHello and a
+   * client certificate chain take a few KiB). Beyond, the handshake is abandoned: this bounds what
+   * an unauthenticated peer can make quiche buffer (CVE-2024-1765, docs/transports.md).
+   */
+  readonly maxHandshakeBytes?: number;
+  /**
+   * Datagrams one connection may send us, as a token bucket; beyond, it is closed with code 1,
+   * `RATE_LIMITED`, reason "Rate limited" (Hytale servers limit packets the same way). Default
+   * `{ perSecond: 30_000, burst: 60_000 }`, about 37 MiB/s of full datagrams: raise it for bulk
+   * uploads.
+   */
+  readonly datagramRate?: RateLimit;
 }
 
 /** `quic().listen()` options. */
@@ -153,14 +166,23 @@ export const DEFAULT_MAX_PENDING_STREAMS = 64;
 export const DEFAULT_SOCKET_BUFFER_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 /** The listener's default limits. */
-export const DEFAULT_LIMITS: AdmissionLimits & { readonly handshakeTimeout: number } = {
+export const DEFAULT_LIMITS: ResolvedListenerLimits = {
   maxConnections: 4096,
   maxConnectionsPerAddress: 64,
   handshakeRate: { perSecond: 500, burst: 1000 },
   handshakeRatePerAddress: { perSecond: 10, burst: 30 },
   refusalRate: { perSecond: 100, burst: 200 },
   handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT,
+  maxHandshakeBytes: 64 * 1024,
+  datagramRate: { perSecond: 30_000, burst: 60_000 },
 };
+
+/** The listener's limits, resolved. */
+export interface ResolvedListenerLimits extends AdmissionLimits {
+  readonly handshakeTimeout: number;
+  readonly maxHandshakeBytes: number;
+  readonly datagramRate: RateLimit;
+}
 
 /** What every connection of an endpoint is held to (resolved from `QuicTuning`). */
 export interface ConnectionBudgets {
@@ -268,7 +290,7 @@ function rateLimit(value: RateLimit | undefined, fallback: RateLimit, name: stri
 }
 
 /** Checks and resolves the listener's limits. */
-export function listenerLimits(limits: QuicListenerLimits | undefined): AdmissionLimits & { readonly handshakeTimeout: number } {
+export function listenerLimits(limits: QuicListenerLimits | undefined): ResolvedListenerLimits {
   const l = limits ?? {};
   const handshakeTimeout = l.handshakeTimeout ?? DEFAULT_LIMITS.handshakeTimeout;
   if (!Number.isFinite(handshakeTimeout) || handshakeTimeout <= 0) throw invalid('limits.handshakeTimeout must be a positive number of milliseconds');
@@ -279,6 +301,8 @@ export function listenerLimits(limits: QuicListenerLimits | undefined): Admissio
     handshakeRatePerAddress: rateLimit(l.handshakeRatePerAddress, DEFAULT_LIMITS.handshakeRatePerAddress, 'limits.handshakeRatePerAddress'),
     refusalRate: rateLimit(l.refusalRate, DEFAULT_LIMITS.refusalRate, 'limits.refusalRate'),
     handshakeTimeout,
+    maxHandshakeBytes: positiveInteger(l.maxHandshakeBytes, DEFAULT_LIMITS.maxHandshakeBytes, 'limits.maxHandshakeBytes'),
+    datagramRate: rateLimit(l.datagramRate, DEFAULT_LIMITS.datagramRate, 'limits.datagramRate'),
   };
 }
 

@@ -25,6 +25,7 @@ import {
 import { errors as quicErrors, events as quicEvents, type QUICConnection, type QUICStream } from '@matrixai/quic';
 import {
   abandonFailedHandshake,
+  abortHandshake,
   catchEventErrors,
   fenceConnection,
   internals,
@@ -33,6 +34,7 @@ import {
   type FencedConnection,
 } from './fences.js';
 import { closeInfoFromLibraryError, errorForClose } from './library-errors.js';
+import { TokenBucket, type RateLimit } from './admission.js';
 import type { ConnectionBudgets } from './options.js';
 import { QuicStreamAdapter, type StreamHost } from './quic-stream.js';
 
@@ -45,7 +47,9 @@ export interface QuicConnectionInit {
   readonly budgets: ConnectionBudgets;
   readonly logger: Logger | undefined;
   /** Told when the connection is closed by one of its budgets. */
-  readonly onLimit?: (kind: 'slow-peer' | 'stream-flood') => void;
+  readonly onLimit?: (kind: 'slow-peer' | 'stream-flood' | 'handshake-flood' | 'datagram-flood') => void;
+  /** Inbound limits (the listener's): bytes before the handshake completes, datagrams per second after. */
+  readonly inbound?: { readonly maxHandshakeBytes: number; readonly datagramRate: RateLimit };
   /** Releases what the connection alone owned (a dialer's socket); awaited before `closed` resolves. */
   readonly release?: () => Promise<void>;
 }
@@ -114,6 +118,7 @@ export class QuicConnectionAdapter implements Connection, StreamHost {
     this.established.catch(() => {});
     this.#fence = fenceConnection(library, {
       onInternalError: (error) => init.logger?.warn?.({ connection: this.id, err: error }, 'QUIC library failure; closing the connection'),
+      onDatagram: init.inbound === undefined ? undefined : (bytes) => this.#onDatagram(bytes),
     });
     library.addEventListener(quicEvents.EventQUICConnectionStream.name, (evt: Event) => {
       this.#onPeerStream((evt as quicEvents.EventQUICConnectionStream).detail);
@@ -211,6 +216,37 @@ export class QuicConnectionAdapter implements Connection, StreamHost {
       this.#lastOutboundProgress = performance.now();
       this.#armStallTimer(stall);
     }
+  }
+
+  #handshakeBytes = 0;
+  #datagrams: TokenBucket | undefined;
+
+  /** Inbound limits, per datagram (listener connections only). `false` drops the datagram. */
+  #onDatagram(bytes: number): boolean {
+    const limits = this.#init.inbound!;
+    if (this.#state === 'handshaking') {
+      this.#handshakeBytes += bytes;
+      if (this.#handshakeBytes <= limits.maxHandshakeBytes) return true;
+      if (this.#closingForLimit) return false;
+      this.#closingForLimit = true;
+      this.#init.onLimit?.('handshake-flood');
+      abortHandshake(
+        this.#library,
+        new TransportError('ERR_TRANSPORT_PROTOCOL', `the peer sent more than ${limits.maxHandshakeBytes} bytes before its handshake completed`),
+        0x2, // CONNECTION_REFUSED
+      );
+      return false;
+    }
+    if (this.#state !== 'open') return true;
+    this.#datagrams ??= new TokenBucket(limits.datagramRate, performance.now());
+    if (this.#datagrams.take(performance.now())) return true;
+    if (!this.#closingForLimit) {
+      this.#closingForLimit = true;
+      this.#init.onLimit?.('datagram-flood');
+      this.#init.logger?.warn?.({ connection: this.id, remote: this.#remoteAddress }, 'QUIC peer sends datagrams too fast; closing the connection');
+      queueMicrotask(() => void this.close({ code: CloseCode.RATE_LIMITED, reason: 'Rate limited' }).catch(() => {}));
+    }
+    return true; // let quiche see the rest while we close (the close needs its keys and state)
   }
 
   #armStallTimer(delay: number): void {

@@ -16,7 +16,7 @@ import { QUICServer, QUICSocket, type QUICConfig, type QUICConnection, type QUIC
 import { serverCrypto } from './crypto-ops.js';
 import { validateToken } from '@matrixai/quic/utils.js';
 import { initialHeader, offeredAlpn, preferredAlpn } from './client-hello.js';
-import { AdmissionControl, type Admission, type RefusalReason } from './admission.js';
+import { AdmissionControl, type Admission, type RateLimit, type RefusalReason } from './admission.js';
 import { abortHandshake, abortStartingConnections, catchEventErrors, fenceSocket, hasConnection, setSocketBuffers } from './fences.js';
 import { codeToReason, reasonToCode } from './library-errors.js';
 import { libraryLogger } from './library-logger.js';
@@ -80,6 +80,10 @@ export interface QuicListenerStats {
   readonly slowPeers: number;
   /** Connections closed with code 1 (`RATE_LIMITED`) for opening streams faster than they were accepted (`maxPendingStreams`). */
   readonly streamFloods: number;
+  /** Handshakes abandoned for sending more than `limits.maxHandshakeBytes` before completing. */
+  readonly handshakeFloods: number;
+  /** Connections closed with code 1 (`RATE_LIMITED`) for sending datagrams faster than `limits.datagramRate`. */
+  readonly datagramFloods: number;
 }
 
 /** A QUIC listener: the contract's `Listener`, with what its limits did. */
@@ -140,6 +144,7 @@ class QuicListenerImpl implements QuicListener {
   readonly #init: QuicListenInit;
   readonly #budgets: ConnectionBudgets;
   readonly #handshakeTimeout: number;
+  readonly #inbound: { readonly maxHandshakeBytes: number; readonly datagramRate: RateLimit };
   readonly #admission: AdmissionControl;
   readonly #crypto: QUICServerCrypto;
   /** Admissions decided at the gate, by connection id, until the library registers the connection. */
@@ -153,6 +158,8 @@ class QuicListenerImpl implements QuicListener {
     handshakeTimeouts: 0,
     slowPeers: 0,
     streamFloods: 0,
+    handshakeFloods: 0,
+    datagramFloods: 0,
   };
   readonly #socket: QUICSocket;
   #server: QUICServer | undefined;
@@ -180,6 +187,7 @@ class QuicListenerImpl implements QuicListener {
     this.#alpn = alpn;
     this.#budgets = budgets;
     this.#handshakeTimeout = limits.handshakeTimeout;
+    this.#inbound = { maxHandshakeBytes: limits.maxHandshakeBytes, datagramRate: limits.datagramRate };
     this.#admission = new AdmissionControl(limits);
   }
 
@@ -192,6 +200,8 @@ class QuicListenerImpl implements QuicListener {
       handshakeTimeouts: c.handshakeTimeouts,
       slowPeers: c.slowPeers,
       streamFloods: c.streamFloods,
+      handshakeFloods: c.handshakeFloods,
+      datagramFloods: c.datagramFloods,
     };
   }
 
@@ -301,9 +311,12 @@ class QuicListenerImpl implements QuicListener {
       coalesceWrites: this.#init.coalesceWrites ?? true,
       budgets: this.#budgets,
       logger: this.#init.logger,
+      inbound: this.#inbound,
       onLimit: (kind) => {
         if (kind === 'slow-peer') this.#counts.slowPeers++;
-        else this.#counts.streamFloods++;
+        else if (kind === 'stream-flood') this.#counts.streamFloods++;
+        else if (kind === 'handshake-flood') this.#counts.handshakeFloods++;
+        else this.#counts.datagramFloods++;
       },
     });
     if (!admission.admitted) {

@@ -149,6 +149,35 @@ describe('handshake limits', () => {
   });
 });
 
+describe('inbound limits', () => {
+  it('abandons a handshake whose peer sends more than maxHandshakeBytes before completing it', async () => {
+    const errors: TransportError[] = [];
+    // a client Initial is padded to 1200 bytes; with its Retry-token Initial the client is past 2000
+    const listener = await listen({ limits: { maxHandshakeBytes: 2_000 }, onHandshakeError: (error) => errors.push(error) });
+    const outcome = await dial(listener.address.port, { idleTimeout: 1_000 }).then(
+      (connection) => connection.closed,
+      (error: unknown) => error,
+    );
+    expect(outcome).toBeDefined();
+    await until(() => listener.stats.handshakeFloods === 1);
+    await until(() => errors.length === 1);
+    expect(errors[0]!.code).toBe('ERR_TRANSPORT_PROTOCOL');
+    await until(() => listener.stats.connections === 0);
+  });
+
+  it('closes a connection that sends datagrams faster than datagramRate (RATE_LIMITED)', async () => {
+    const listener = await listen({ limits: { datagramRate: { perSecond: 50, burst: 100 } } });
+    const accepted = acceptAll(listener);
+    const client = await dial(listener.address.port);
+    await until(() => accepted.length === 1);
+    const stream = await client.openStream({ kind: 'uni' });
+    const writer = stream.writable.getWriter();
+    void writer.write(new Uint8Array(1024 * 1024)).catch(() => {}); // some 800 datagrams
+    expect(await client.closed).toEqual({ initiator: 'remote', code: CloseCode.RATE_LIMITED, reason: 'Rate limited' });
+    expect(listener.stats.datagramFloods).toBe(1);
+  });
+});
+
 describe('per-connection budgets', () => {
   it('closes a connection whose peer opens streams faster than they are accepted (RATE_LIMITED)', async () => {
     const listener = await listen({ maxPendingStreams: 4 });
