@@ -48,6 +48,8 @@ export interface StreamHost {
 
 /** Largest batch handed to the library in one write when coalescing. */
 const BATCH_BYTES = 64 * 1024;
+/** First size of a batch buffer: below half of Node's 8 KiB pool, so it comes from the pool. */
+const SMALL_BATCH_BYTES = 4 * 1024 - 8;
 /** Bytes our writable queues before `writer.ready` waits. */
 const WRITE_HIGH_WATER_MARK = 64 * 1024;
 
@@ -135,10 +137,16 @@ class SendHalf {
       this.#flushBatch();
       return this.#enqueue(() => this.#libraryWrite(chunk));
     }
-    if (this.#batch !== undefined && this.#batchBytes + chunk.byteLength > this.#batch.byteLength) this.#flushBatch();
-    if (this.#batch === undefined) {
-      this.#batch = Buffer.allocUnsafe(BATCH_BYTES);
-      this.#batchBytes = 0;
+    if (this.#batchBytes + chunk.byteLength > BATCH_BYTES) this.#flushBatch();
+    const needed = this.#batchBytes + chunk.byteLength;
+    if (this.#batch === undefined || needed > this.#batch.byteLength) {
+      // grow by doubling from a size Node's buffer pool serves (no 64 KiB allocation per write,
+      // which made the garbage collector run every few milliseconds on a chatty stream)
+      let size = this.#batch?.byteLength ?? SMALL_BATCH_BYTES;
+      while (size < needed) size *= 2;
+      const grown = Buffer.allocUnsafe(Math.min(size, BATCH_BYTES));
+      if (this.#batch !== undefined) this.#batch.copy(grown, 0, 0, this.#batchBytes);
+      this.#batch = grown;
     }
     this.#batch.set(chunk, this.#batchBytes);
     this.#batchBytes += chunk.byteLength;
