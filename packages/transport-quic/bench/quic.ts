@@ -129,8 +129,9 @@ export async function roundTripsUnderLoad(target: BenchTarget, rounds: number, s
   const probe = await connectPair(target);
   let stop = false;
   const loadStart = performance.now();
-  const loadReading = drain(load.remote.readable).catch(() => 0);
-  const loading = pump(load.local.writable, Infinity, 64 * 1024, () => stop);
+  // the load flows from the listener to the dialer, as a proxy's bulk traffic (chunks, assets) does
+  const loadReading = drain(load.local.readable).catch(() => 0);
+  const loading = pump(load.remote.writable, Infinity, 64 * 1024, () => stop);
   try {
     await new Promise((resolve) => setTimeout(resolve, 300)); // the load is under way
     const echo = probe.remote.readable.pipeTo(probe.remote.writable).catch(() => {});
