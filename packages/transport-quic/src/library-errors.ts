@@ -92,6 +92,8 @@ export function closeInfoFromLibraryError(
     };
   }
   if (error instanceof quicErrors.ErrorQUICConnectionLocal) {
+    // a handshake we abandoned ourselves (a listener limit): the reason is ours
+    if (error.cause instanceof TransportError) return { initiator: 'transport', error: error.cause };
     const { isApp, errorCode } = error.data;
     if (localClose !== undefined && isApp) {
       return { initiator: 'local', code: localClose.code, reason: localClose.reason };
