@@ -4,6 +4,7 @@
 import {
   CloseCode,
   TransportError,
+  isTransportError,
   raceSignal,
   throwIfAborted,
   toTransportError,
@@ -115,7 +116,7 @@ export async function listenQuic(init: QuicListenInit): Promise<QuicListener> {
     await raceSignal(socket.start({ host: init.address.host, port: init.address.port }), init.signal);
   } catch (error) {
     await socket.stop({ force: true }).catch(() => {});
-    if (error instanceof TransportError) throw error;
+    if (isTransportError(error)) throw error;
     throw toTransportError(error instanceof Error && error.cause !== undefined ? error.cause : error, 'ERR_TRANSPORT_LISTEN_FAILED');
   }
   setSocketBuffers(socket, bufferSize, (error) => logger?.debug?.({ err: error }, 'QUIC socket buffer size not applied'));
