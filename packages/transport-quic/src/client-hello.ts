@@ -211,6 +211,25 @@ export function offeredAlpn(datagram: Uint8Array): string[] | undefined {
   }
 }
 
+/**
+ * The destination connection id and token of a QUIC v1 client Initial packet (the first of the
+ * datagram), or `undefined` for anything else.
+ */
+export function initialHeader(datagram: Uint8Array): { readonly dcid: Buffer; readonly token: Buffer } | undefined {
+  try {
+    const r = new Reader(Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength));
+    const first = r.u8();
+    if ((first & 0x80) === 0 || ((first & 0x30) >> 4) !== 0) return undefined;
+    if (r.u32() !== QUIC_V1) return undefined;
+    const dcid = r.bytes(r.u8());
+    r.bytes(r.u8()); // scid
+    const token = r.bytes(r.varint());
+    return { dcid, token };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The listener's most preferred protocol among those offered, if any. */
 export function preferredAlpn(listener: readonly string[], offered: readonly string[]): string | undefined {
   return listener.find((protocol) => offered.includes(protocol));

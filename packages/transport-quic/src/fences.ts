@@ -36,13 +36,21 @@ export interface ConnectionInternals {
   readonly conn: native.Connection;
   readonly streamMap: Map<number, unknown>;
   processStreams(): void;
-  recv(data: Uint8Array, remoteInfo: { host: string; port: number }): Promise<void>;
+  /** Synchronous with the batched-I/O patch (it may still return a promise). */
+  recv(data: Uint8Array, remoteInfo: { host: string; port: number }): Promise<void> | void;
   send(): Promise<void>;
+  /** The batched-I/O patch: one flush (streams, then send) per event-loop turn. */
+  requestFlush(): void;
+  /** The batched-I/O patch: where outgoing datagrams go (instead of an event per datagram). */
+  sendDatagram?: (msg: Uint8Array, port: number, address: string) => void;
 }
 
 interface SocketInternals {
   readonly connectionMap: QUICConnectionMap;
-  handleSocketMessage: (data: Buffer, remoteInfo: { address: string; port: number }) => Promise<void>;
+  /** With the batched-I/O patch: `undefined` when handled synchronously, else a promise. */
+  handleSocketMessage: (data: Buffer, remoteInfo: { address: string; port: number }) => Promise<void> | undefined;
+  readonly socket: import('node:dgram').Socket;
+  sendDatagram(msg: Uint8Array, port: number, address: string, callback?: (error: Error | null) => void): void;
 }
 
 /** The library connection's internals. */
@@ -57,6 +65,8 @@ export type FencedState = 'starting' | 'running' | 'stopping';
 export interface FenceHooks {
   /** Something the library would have thrown into the void; the connection is being closed. */
   readonly onInternalError: (error: unknown) => void;
+  /** Sees every datagram for the connection before quiche does; `false` drops it. */
+  readonly onDatagram?: (bytes: number) => boolean;
 }
 
 /** A connection with the fences installed. */
@@ -64,6 +74,8 @@ export interface FencedConnection {
   readonly state: () => FencedState;
   /** Closes the connection as after an internal failure (used by stream fences). */
   readonly failInternally: (error: unknown) => void;
+  /** How many times the library has sent (emitted what quiche had): data handed over since was not sent yet. */
+  readonly sends: () => number;
 }
 
 const INTERNAL_ERROR = native.ConnectionErrorCode.InternalError;
@@ -76,6 +88,7 @@ export function fenceConnection(connection: QUICConnection, hooks: FenceHooks): 
   const inner = internals(connection);
   let state: FencedState = 'starting';
   let deferredStreams = false;
+  let sends = 0;
   const originalProcessStreams = Object.getPrototypeOf(connection).processStreams as () => void;
   const originalRecv = inner.recv;
   const originalSend = inner.send;
@@ -118,13 +131,23 @@ export function fenceConnection(connection: QUICConnection, hooks: FenceHooks): 
   };
   Object.defineProperty(connection, 'processStreams', { value: processStreams, configurable: true, writable: true });
   Object.defineProperty(connection, 'recv', {
-    value: (data: Uint8Array, remoteInfo: { host: string; port: number }) =>
-      originalRecv.call(connection, data, remoteInfo).catch(failInternally),
+    value: (data: Uint8Array, remoteInfo: { host: string; port: number }): void => {
+      if (hooks.onDatagram !== undefined && !hooks.onDatagram(data.byteLength)) return;
+      try {
+        const result = originalRecv.call(connection, data, remoteInfo);
+        if (result !== undefined) result.catch(failInternally);
+      } catch (error) {
+        failInternally(error);
+      }
+    },
     configurable: true,
     writable: true,
   });
   Object.defineProperty(connection, 'send', {
-    value: () => originalSend.call(connection).catch(failInternally),
+    value: () => {
+      sends++;
+      return originalSend.call(connection).catch(failInternally);
+    },
     configurable: true,
     writable: true,
   });
@@ -162,7 +185,7 @@ export function fenceConnection(connection: QUICConnection, hooks: FenceHooks): 
   connection.addEventListener(quicEvents.EventQUICConnectionStream.name, (evt: Event) => {
     catchEventErrors((evt as quicEvents.EventQUICConnectionStream).detail, failInternally);
   });
-  return { state: () => state, failInternally };
+  return { state: () => state, failInternally, sends: () => sends };
 }
 
 /** The `@matrixai/events` event a listener's exception is re-dispatched as. */
@@ -203,13 +226,14 @@ function tryShutdown(inner: ConnectionInternals, id: number, direction: native.S
 /**
  * Hooks a socket: `onConnection` sees every connection when the library registers it in the
  * socket's connection map (before `start()`), and the socket's UDP message handler can no longer
- * produce unhandled rejections. Call before `socket.start()`.
+ * produce unhandled rejections. `gate` (the listener's admission) sees every datagram first and
+ * may drop it (`false`), possibly after asynchronous checks. Call before `socket.start()`.
  */
 export function fenceSocket(
   socket: QUICSocket,
   onConnection: (connection: QUICConnection) => void,
   onSocketError: (error: unknown) => void,
-  beforeDatagram?: (data: Buffer) => void,
+  gate?: (data: Buffer, remoteInfo: { address: string; port: number }) => boolean | Promise<boolean>,
 ): void {
   const inner = socket as unknown as SocketInternals;
   const map = inner.connectionMap;
@@ -223,14 +247,103 @@ export function fenceSocket(
     return originalSet(connectionId, connection);
   };
   const originalHandler = inner.handleSocketMessage;
-  inner.handleSocketMessage = (data, remoteInfo) => {
+  const deliver = (data: Buffer, remoteInfo: { address: string; port: number }): void => {
     try {
-      beforeDatagram?.(data);
+      const result = originalHandler(data, remoteInfo);
+      if (result !== undefined) result.catch(onSocketError);
     } catch (error) {
       onSocketError(error);
     }
-    return originalHandler(data, remoteInfo).catch(onSocketError);
   };
+  inner.handleSocketMessage = (data, remoteInfo) => {
+    let verdict: boolean | Promise<boolean> = true;
+    try {
+      if (gate !== undefined) verdict = gate(data, remoteInfo);
+    } catch (error) {
+      onSocketError(error);
+    }
+    if (verdict === true) deliver(data, remoteInfo);
+    else if (verdict !== false) {
+      verdict.then(
+        (pass) => {
+          if (pass) deliver(data, remoteInfo);
+        },
+        onSocketError,
+      );
+    }
+    return undefined;
+  };
+}
+
+/** Whether the socket knows a connection by this id (hex). */
+export function hasConnection(socket: QUICSocket, connectionId: string): boolean {
+  return (socket as unknown as SocketInternals).connectionMap.get(connectionId as never) !== undefined;
+}
+
+/** Sends one datagram on the library socket (the batched-I/O patch's direct path). */
+export function sendDatagram(
+  socket: QUICSocket,
+  msg: Uint8Array,
+  port: number,
+  address: string,
+  callback: (error: Error | null) => void,
+): void {
+  (socket as unknown as SocketInternals).sendDatagram(msg, port, address, callback);
+}
+
+/**
+ * Resolves once the socket's send queue is empty (datagrams the kernel did not take at once wait
+ * there), or after `maxMs`: closing the socket would drop them.
+ */
+export async function sendQueueDrained(socket: QUICSocket, maxMs = 200): Promise<void> {
+  const udp = (socket as unknown as SocketInternals).socket;
+  const deadline = performance.now() + maxMs;
+  for (;;) {
+    let queued = 0;
+    try {
+      queued = udp.getSendQueueCount();
+    } catch {
+      return; // not running
+    }
+    if (queued === 0 || performance.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/**
+ * Sets the UDP socket's receive and send buffer sizes (the kernel caps them at
+ * `net.core.rmem_max` / `wmem_max`). Call after `socket.start()`.
+ */
+export function setSocketBuffers(socket: QUICSocket, size: number, onError: (error: unknown) => void): void {
+  const udp = (socket as unknown as SocketInternals).socket;
+  for (const set of [(n: number) => udp.setRecvBufferSize(n), (n: number) => udp.setSendBufferSize(n)]) {
+    try {
+      set(size);
+    } catch (error) {
+      onError(error);
+    }
+  }
+}
+
+/**
+ * Ends a connection in its handshake: quiche closes it with the transport error `code` and the
+ * library is told as after a local failure, so its `start()` fails and the adapter reports `cause`.
+ * Must run after the library's `start()` has installed its handlers.
+ */
+export function abortHandshake(connection: QUICConnection, cause: Error, code: number): void {
+  const inner = internals(connection);
+  try {
+    if (inner.conn.isClosed()) return;
+    if (!inner.conn.isDraining()) inner.conn.close(false, code, new Uint8Array());
+    const localError = inner.conn.localError() ?? { isApp: false, errorCode: code, reason: new Uint8Array() };
+    connection.dispatchEvent(
+      new quicEvents.EventQUICConnectionError({
+        detail: new quicErrors.ErrorQUICConnectionLocal(cause.message, { data: localError, cause }),
+      }),
+    );
+  } catch {
+    // already gone
+  }
 }
 
 /** The socket's connection map (internal to the library). */

@@ -31,12 +31,16 @@
  */
 export { quic } from './quic-transport.js';
 export type { QuicTransport } from './quic-transport.js';
+export type { QuicListener, QuicListenerStats } from './quic-listener.js';
+export type { RefusalReason } from './admission.js';
 export type {
   CertificateInit,
   ClientCertificatePolicy,
   QuicDialInit,
   QuicListenInit,
+  QuicListenerLimits,
   QuicTuning,
+  RateLimit,
   ServerTrust,
 } from './options.js';
 export { DEFAULT_ALPN, DEFAULT_IDLE_TIMEOUT } from './options.js';

@@ -5,7 +5,7 @@
  * included (fault 5). Here an application close by either side becomes a clean `CloseInfo`
  * (no `error`), and only real failures carry a `TransportError`.
  */
-import { TransportError, type CloseInfo, type TransportErrorCode } from '@handoff/transport';
+import { TransportError, isTransportError, type CloseInfo, type TransportErrorCode } from '@handoff/transport';
 import { errors as quicErrors, native } from '@matrixai/quic';
 
 /** TLS alert `no_application_protocol` (120) as a QUIC crypto error (0x100 + alert). */
@@ -92,6 +92,8 @@ export function closeInfoFromLibraryError(
     };
   }
   if (error instanceof quicErrors.ErrorQUICConnectionLocal) {
+    // a handshake we abandoned ourselves (a listener limit): the reason is ours
+    if (isTransportError(error.cause)) return { initiator: 'transport', error: error.cause };
     const { isApp, errorCode } = error.data;
     if (localClose !== undefined && isApp) {
       return { initiator: 'local', code: localClose.code, reason: localClose.reason };
@@ -139,7 +141,7 @@ export class StreamAbortReason {
 /** The library's `reasonToCode`: our abort reasons carry their code; anything else is 0. */
 export function reasonToCode(_type: 'read' | 'write', reason?: unknown): number {
   if (reason instanceof StreamAbortReason) return reason.code;
-  if (reason instanceof TransportError && reason.closeCode !== undefined) return reason.closeCode;
+  if (isTransportError(reason) && reason.closeCode !== undefined) return reason.closeCode;
   return 0;
 }
 
@@ -154,7 +156,7 @@ export function codeToReason(type: 'read' | 'write', code: number): TransportErr
 
 /** Any error a stream half was failed with, as a TransportError. */
 export function streamError(reason: unknown): TransportError {
-  if (reason instanceof TransportError) return reason;
+  if (isTransportError(reason)) return reason;
   if (reason instanceof StreamAbortReason) return reason.error;
   if (reason instanceof quicErrors.ErrorQUICStreamPeerRead || reason instanceof quicErrors.ErrorQUICStreamPeerWrite) {
     const code = (reason.data as { code?: number }).code ?? 0;

@@ -3,6 +3,9 @@
  */
 import { TransportError, type DialInit, type ListenInit } from '@handoff/transport';
 import type { QUICConfig } from '@matrixai/quic';
+import type { AdmissionLimits, RateLimit } from './admission.js';
+
+export type { RateLimit } from './admission.js';
 
 /** A certificate chain and its private key, PEM (what `createDevCa().issue()` returns fits). */
 export interface CertificateInit {
@@ -54,6 +57,79 @@ export interface QuicTuning {
   readonly coalesceWrites?: boolean;
   /** Bytes read ahead from the library per incoming stream before reading pauses (default 256 KiB). */
   readonly inboundHighWaterMark?: number;
+  /**
+   * Bytes read ahead across all incoming streams of a connection before reading pauses everywhere
+   * (default 1 MiB). With the receive windows below, it bounds what a peer can make a connection
+   * hold while the application does not read.
+   */
+  readonly inboundBudget?: number;
+  /**
+   * The connection's receive window (quiche's `initial_max_data`, and the ceiling of its window
+   * auto-tuning), in bytes: how much the peer may send ahead of what was read (default 2 MiB).
+   */
+  readonly receiveWindow?: number;
+  /** The same per stream (default 1 MiB). */
+  readonly streamReceiveWindow?: number;
+  /**
+   * Bytes written on a connection's streams that quiche has not taken yet (the peer does not read
+   * or acknowledge them) beyond which the connection is closed with code 4, `TIMEOUT`, reason
+   * "Write timeout" (default 8 MiB). An application that awaits `writer.ready` never gets there;
+   * `sendStallTimeout` covers it.
+   */
+  readonly maxBufferedBytes?: number;
+  /**
+   * How long data may wait with quiche taking none of it before the connection is closed with code
+   * 4, `TIMEOUT`, reason "Write timeout" (ms, default 30 000; 0 turns it off): a peer that stops
+   * reading while it keeps the connection alive.
+   */
+  readonly sendStallTimeout?: number;
+  /**
+   * Incoming streams the application has not accepted yet beyond which the connection is closed
+   * with code 1, `RATE_LIMITED` (default 64).
+   */
+  readonly maxPendingStreams?: number;
+  /**
+   * The UDP socket's receive and send buffers (`SO_RCVBUF`/`SO_SNDBUF`), bytes (default 4 MiB; the
+   * kernel caps them at `net.core.rmem_max` / `wmem_max`). A small receive buffer drops datagrams
+   * of a fast sender before Node reads them.
+   */
+  readonly socketBufferSize?: number;
+}
+
+/** The listener's limits on unauthenticated peers (see docs/transports.md § QUIC, The listener under abuse). */
+export interface QuicListenerLimits {
+  /** Connections at once (in their handshake, established, accepted or not). Default 4096. */
+  readonly maxConnections?: number;
+  /**
+   * Connections at once from one source address (IPv6: one /64). Default 64: players behind one
+   * NAT share an address.
+   */
+  readonly maxConnectionsPerAddress?: number;
+  /** New handshakes in total: a token bucket. Default `{ perSecond: 500, burst: 1000 }`. */
+  readonly handshakeRate?: RateLimit;
+  /** New handshakes from one source address (IPv6: one /64). Default `{ perSecond: 10, burst: 30 }`. */
+  readonly handshakeRatePerAddress?: RateLimit;
+  /**
+   * Refused peers told why (their handshake completes, then they are closed with code 1,
+   * `RATE_LIMITED`). Beyond this rate, refused peers get a bare CONNECTION_REFUSED at once, which
+   * costs no handshake. Default `{ perSecond: 100, burst: 200 }`.
+   */
+  readonly refusalRate?: RateLimit;
+  /** A handshake not complete after this long (ms) is abandoned (default 10 000). */
+  readonly handshakeTimeout?: number;
+  /**
+   * Bytes a peer may send before its handshake completes (default 64 KiB; a ClientHello and a
+   * client certificate chain take a few KiB). Beyond, the handshake is abandoned: this bounds what
+   * an unauthenticated peer can make quiche buffer (CVE-2024-1765, docs/transports.md).
+   */
+  readonly maxHandshakeBytes?: number;
+  /**
+   * Datagrams one connection may send us, as a token bucket; beyond, it is closed with code 1,
+   * `RATE_LIMITED`, reason "Rate limited" (Hytale servers limit packets the same way). Default
+   * `{ perSecond: 30_000, burst: 60_000 }`, about 37 MiB/s of full datagrams: raise it for bulk
+   * uploads.
+   */
+  readonly datagramRate?: RateLimit;
 }
 
 /** `quic().listen()` options. */
@@ -64,6 +140,8 @@ export interface QuicListenInit extends ListenInit, QuicTuning {
   readonly clientCertificate: ClientCertificatePolicy;
   /** Established connections waiting for `accept()`; beyond it new ones are closed (default 128). */
   readonly backlog?: number;
+  /** Limits on what unauthenticated peers can make the listener do; each has a safe default. */
+  readonly limits?: QuicListenerLimits;
 }
 
 /** `quic().dial()` options. */
@@ -79,6 +157,41 @@ export const DEFAULT_ALPN: readonly string[] = ['hytale/2'];
 export const DEFAULT_IDLE_TIMEOUT = 30_000;
 export const DEFAULT_INBOUND_HIGH_WATER_MARK = 256 * 1024;
 export const DEFAULT_BACKLOG = 128;
+export const DEFAULT_INBOUND_BUDGET = 1024 * 1024;
+export const DEFAULT_RECEIVE_WINDOW = 2 * 1024 * 1024;
+export const DEFAULT_STREAM_RECEIVE_WINDOW = 1024 * 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_SEND_STALL_TIMEOUT = 30_000;
+export const DEFAULT_MAX_PENDING_STREAMS = 64;
+export const DEFAULT_SOCKET_BUFFER_SIZE = 4 * 1024 * 1024;
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+/** The listener's default limits. */
+export const DEFAULT_LIMITS: ResolvedListenerLimits = {
+  maxConnections: 4096,
+  maxConnectionsPerAddress: 64,
+  handshakeRate: { perSecond: 500, burst: 1000 },
+  handshakeRatePerAddress: { perSecond: 10, burst: 30 },
+  refusalRate: { perSecond: 100, burst: 200 },
+  handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT,
+  maxHandshakeBytes: 64 * 1024,
+  datagramRate: { perSecond: 30_000, burst: 60_000 },
+};
+
+/** The listener's limits, resolved. */
+export interface ResolvedListenerLimits extends AdmissionLimits {
+  readonly handshakeTimeout: number;
+  readonly maxHandshakeBytes: number;
+  readonly datagramRate: RateLimit;
+}
+
+/** What every connection of an endpoint is held to (resolved from `QuicTuning`). */
+export interface ConnectionBudgets {
+  readonly inboundHighWaterMark: number;
+  readonly inboundBudget: number;
+  readonly maxBufferedBytes: number;
+  readonly sendStallTimeout: number;
+  readonly maxPendingStreams: number;
+}
 
 function invalid(message: string): TransportError {
   return new TransportError('ERR_TRANSPORT_INVALID_ARGUMENT', message);
@@ -104,20 +217,93 @@ export function commonConfig(init: ListenInit & QuicTuning): Partial<QUICConfig>
   const keepAlive = init.keepAliveInterval ?? Math.max(1, Math.floor(idleTimeout / 3));
   if (!Number.isFinite(keepAlive) || keepAlive < 0) throw invalid('keepAliveInterval must be >= 0');
   if (keepAlive >= idleTimeout) throw invalid('keepAliveInterval must be below idleTimeout');
-  const inbound = init.inboundHighWaterMark ?? DEFAULT_INBOUND_HIGH_WATER_MARK;
-  if (!Number.isInteger(inbound) || inbound <= 0) throw invalid('inboundHighWaterMark must be a positive integer');
+  connectionBudgets(init);
+  const window = positiveInteger(init.receiveWindow, DEFAULT_RECEIVE_WINDOW, 'receiveWindow');
+  const streamWindow = positiveInteger(init.streamReceiveWindow, DEFAULT_STREAM_RECEIVE_WINDOW, 'streamReceiveWindow');
+  positiveInteger(init.socketBufferSize, DEFAULT_SOCKET_BUFFER_SIZE, 'socketBufferSize');
   const config: Partial<QUICConfig> = {
     applicationProtos: [...alpn],
     maxIdleTimeout: idleTimeout,
     // no 0-RTT: Hytale servers disable it, and replayable early data has no place here
     enableEarlyData: false,
     grease: true,
+    // what a peer may send ahead of what is read: quiche buffers up to these windows per
+    // connection and per stream, and never grows them beyond (its auto-tuning ceiling)
+    initialMaxData: window,
+    maxConnectionWindow: window,
+    initialMaxStreamDataBidiLocal: streamWindow,
+    initialMaxStreamDataBidiRemote: streamWindow,
+    initialMaxStreamDataUni: streamWindow,
+    maxStreamWindow: streamWindow,
+    // one read from quiche per 64 KiB instead of per 4 KiB (the streams of a connection share
+    // the buffer: patch 2)
+    readableChunkSize: 64 * 1024,
   };
   if (keepAlive > 0) config.keepAliveIntervalTime = keepAlive;
   const limits = init.maxStreams;
   if (limits?.bidi !== undefined) config.initialMaxStreamsBidi = streamLimit(limits.bidi, 'bidi');
   if (limits?.uni !== undefined) config.initialMaxStreamsUni = streamLimit(limits.uni, 'uni');
   return config;
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  const resolved = value ?? fallback;
+  if (!Number.isSafeInteger(resolved) || resolved <= 0) throw invalid(`${name} must be a positive integer`);
+  return resolved;
+}
+
+function nonNegativeNumber(value: number | undefined, fallback: number, name: string): number {
+  const resolved = value ?? fallback;
+  if (!Number.isFinite(resolved) || resolved < 0) throw invalid(`${name} must be a non-negative number`);
+  return resolved;
+}
+
+/** Checks and resolves the per-connection budgets. */
+export function connectionBudgets(init: QuicTuning): ConnectionBudgets {
+  return {
+    inboundHighWaterMark: positiveInteger(init.inboundHighWaterMark, DEFAULT_INBOUND_HIGH_WATER_MARK, 'inboundHighWaterMark'),
+    inboundBudget: positiveInteger(init.inboundBudget, DEFAULT_INBOUND_BUDGET, 'inboundBudget'),
+    maxBufferedBytes: positiveInteger(init.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 'maxBufferedBytes'),
+    sendStallTimeout: nonNegativeNumber(init.sendStallTimeout, DEFAULT_SEND_STALL_TIMEOUT, 'sendStallTimeout'),
+    maxPendingStreams: positiveInteger(init.maxPendingStreams, DEFAULT_MAX_PENDING_STREAMS, 'maxPendingStreams'),
+  };
+}
+
+/** The socket buffer size to ask the kernel for. */
+export function socketBufferSize(init: QuicTuning): number {
+  return positiveInteger(init.socketBufferSize, DEFAULT_SOCKET_BUFFER_SIZE, 'socketBufferSize');
+}
+
+function rateLimit(value: RateLimit | undefined, fallback: RateLimit, name: string): RateLimit {
+  const resolved = value ?? fallback;
+  if (
+    typeof resolved !== 'object' ||
+    resolved === null ||
+    !Number.isFinite(resolved.perSecond) ||
+    resolved.perSecond < 0 ||
+    !Number.isFinite(resolved.burst) ||
+    resolved.burst < 1
+  ) {
+    throw invalid(`${name} must be { perSecond >= 0, burst >= 1 }`);
+  }
+  return { perSecond: resolved.perSecond, burst: resolved.burst };
+}
+
+/** Checks and resolves the listener's limits. */
+export function listenerLimits(limits: QuicListenerLimits | undefined): ResolvedListenerLimits {
+  const l = limits ?? {};
+  const handshakeTimeout = l.handshakeTimeout ?? DEFAULT_LIMITS.handshakeTimeout;
+  if (!Number.isFinite(handshakeTimeout) || handshakeTimeout <= 0) throw invalid('limits.handshakeTimeout must be a positive number of milliseconds');
+  return {
+    maxConnections: positiveInteger(l.maxConnections, DEFAULT_LIMITS.maxConnections, 'limits.maxConnections'),
+    maxConnectionsPerAddress: positiveInteger(l.maxConnectionsPerAddress, DEFAULT_LIMITS.maxConnectionsPerAddress, 'limits.maxConnectionsPerAddress'),
+    handshakeRate: rateLimit(l.handshakeRate, DEFAULT_LIMITS.handshakeRate, 'limits.handshakeRate'),
+    handshakeRatePerAddress: rateLimit(l.handshakeRatePerAddress, DEFAULT_LIMITS.handshakeRatePerAddress, 'limits.handshakeRatePerAddress'),
+    refusalRate: rateLimit(l.refusalRate, DEFAULT_LIMITS.refusalRate, 'limits.refusalRate'),
+    handshakeTimeout,
+    maxHandshakeBytes: positiveInteger(l.maxHandshakeBytes, DEFAULT_LIMITS.maxHandshakeBytes, 'limits.maxHandshakeBytes'),
+    datagramRate: rateLimit(l.datagramRate, DEFAULT_LIMITS.datagramRate, 'limits.datagramRate'),
+  };
 }
 
 function streamLimit(value: number, kind: string): number {

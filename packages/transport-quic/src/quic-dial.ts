@@ -6,21 +6,15 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { TransportError, certificateFingerprint, throwIfAborted, toTransportError, type Connection } from '@handoff/transport';
-import {
-  QUICConnection,
-  QUICConnectionId,
-  QUICSocket,
-  events as quicEvents,
-  native,
-  type QUICConfig,
-} from '@matrixai/quic';
+import { QUICConnection, QUICConnectionId, QUICSocket, native, type QUICConfig } from '@matrixai/quic';
 import { clientDefault } from '@matrixai/quic/config.js';
-import { catchEventErrors, connectionMapOf, fenceSocket } from './fences.js';
+import { catchEventErrors, connectionMapOf, fenceSocket, internals, sendDatagram, sendQueueDrained, setSocketBuffers } from './fences.js';
 import { codeToReason, reasonToCode } from './library-errors.js';
 import { libraryLogger } from './library-logger.js';
 import {
-  DEFAULT_INBOUND_HIGH_WATER_MARK,
   checkAddress,
+  connectionBudgets,
+  socketBufferSize,
   checkCertificate,
   commonConfig,
   pemList,
@@ -86,6 +80,8 @@ async function resolveHost(host: string): Promise<{ address: string; family: 4 |
 export async function dialQuic(init: QuicDialInit): Promise<Connection> {
   throwIfAborted(init.signal);
   const { config, serverName } = dialConfig(init);
+  const budgets = connectionBudgets(init);
+  const bufferSize = socketBufferSize(init);
   const target = await resolveHost(init.address.host);
   throwIfAborted(init.signal);
   const logger = init.logger;
@@ -93,10 +89,9 @@ export async function dialQuic(init: QuicDialInit): Promise<Connection> {
   const socket = new QUICSocket({ logger: matrixLogger.getChild('QUICSocket') });
   let adapter: QuicConnectionAdapter | undefined;
   let released: Promise<void> | undefined;
-  const sending = new Set<Promise<unknown>>();
   const release = (): Promise<void> => {
     // let the last datagrams (a CONNECTION_CLOSE, a TLS alert) leave before the socket closes
-    released ??= Promise.allSettled([...sending])
+    released ??= sendQueueDrained(socket)
       .then(() => socket.stop({ force: true }))
       .catch(() => {});
     return released;
@@ -107,7 +102,7 @@ export async function dialQuic(init: QuicDialInit): Promise<Connection> {
       adapter = new QuicConnectionAdapter(library, {
         direction: 'outbound',
         coalesceWrites: init.coalesceWrites ?? true,
-        inboundHighWaterMark: init.inboundHighWaterMark ?? DEFAULT_INBOUND_HIGH_WATER_MARK,
+        budgets,
         logger,
         release: async () => {
           connectionMapOf(socket).delete(library.connectionId);
@@ -124,6 +119,7 @@ export async function dialQuic(init: QuicDialInit): Promise<Connection> {
     await release();
     throw toTransportError(error instanceof Error && error.cause !== undefined ? error.cause : error, 'ERR_TRANSPORT_CONNECT_FAILED');
   }
+  setSocketBuffers(socket, bufferSize, (error) => logger?.debug?.({ err: error }, 'QUIC socket buffer size not applied'));
 
   const scid = new QUICConnectionId(native.quiche.MAX_CONN_ID_LEN);
   globalThis.crypto.getRandomValues(scid);
@@ -144,15 +140,12 @@ export async function dialQuic(init: QuicDialInit): Promise<Connection> {
     await release();
     throw toTransportError(error, 'ERR_TRANSPORT_INVALID_ARGUMENT');
   }
-  library.addEventListener(quicEvents.EventQUICConnectionSend.name, (evt: Event) => {
-    const { msg, port, address } = (evt as quicEvents.EventQUICConnectionSend).detail;
-    const sent = socket.send_(msg, 0, msg.byteLength, port, address).catch((error: unknown) => {
-      // a lost datagram is QUIC's business; an unreachable peer ends in the idle timeout
-      logger?.debug?.({ err: error }, 'QUIC datagram send failed');
-    });
-    sending.add(sent);
-    void sent.finally(() => sending.delete(sent));
-  });
+  // each datagram straight to the socket (the batched-I/O patch); a lost datagram is QUIC's
+  // business, and an unreachable peer ends in the idle timeout
+  const onSent = (error: Error | null): void => {
+    if (error !== null) logger?.debug?.({ err: error }, 'QUIC datagram send failed');
+  };
+  internals(library).sendDatagram = (msg, port, address) => sendDatagram(socket, msg, port, address, onSent);
   connectionMapOf(socket).set(library.connectionId, library); // the fence creates `adapter` here
   const connection = adapter!;
   const abort = new AbortController();

@@ -24,11 +24,32 @@ export interface StreamHost {
   readonly inboundHighWaterMark: number;
   /** The error the connection ended with, once it has (stream failures then report it). */
   terminationError(): TransportError | undefined;
+  /** The connection's read-ahead over all streams has reached its budget: pause reading. */
+  readonly inboundOverBudget: boolean;
+  inboundQueued(bytes: number): void;
+  inboundConsumed(bytes: number): void;
+  /** Calls `resume` once the connection is back under its inbound budget. */
+  waitForInboundBudget(resume: () => void): void;
+  /** Outbound accounting: bytes written (positive) or taken by quiche or dropped (negative). */
+  outbound(bytes: number, progress: boolean): void;
+  /**
+   * Resolves when a FIN written now cannot be lost for good (see `loneFinSettled` in
+   * quic-connection.ts), or after a bounded wait.
+   */
+  loneFinSettled(streamId: number, handedOverAt: number): Promise<void>;
+  /** Sends what the library has now (not at the end of the turn). */
+  sendNow(): void;
+  /** Sends once the current microtasks are done (several streams' batches, one send). */
+  sendSoon(): void;
+  /** How many times the library has sent so far (see `FencedConnection.sends`). */
+  readonly sends: number;
   streamClosed(stream: QuicStreamAdapter): void;
 }
 
 /** Largest batch handed to the library in one write when coalescing. */
 const BATCH_BYTES = 64 * 1024;
+/** First size of a batch buffer: below half of Node's 8 KiB pool, so it comes from the pool. */
+const SMALL_BATCH_BYTES = 4 * 1024 - 8;
 /** Bytes our writable queues before `writer.ready` waits. */
 const WRITE_HIGH_WATER_MARK = 64 * 1024;
 
@@ -46,6 +67,18 @@ class SendHalf {
   #chain: Promise<void> = Promise.resolve();
   #scheduled: NodeJS.Immediate | undefined;
   #done = false;
+  /** Bytes written that quiche has not taken yet (reported to the connection). */
+  #pending = 0;
+  /** Bytes of batches handed to the library and not taken yet (waiting for flow control). */
+  #inflight = 0;
+  /** When data last went to the library (`performance.now()`), if ever. */
+  #handedOverAt: number | undefined;
+  /**
+   * The library's send count when the last write to it started: while unchanged, that data is
+   * still in quiche unsent (the library sends once per turn), and a FIN written now goes out in
+   * the same STREAM frame as the data.
+   */
+  #handedOverAtSend = -1;
 
   constructor(stream: QuicStreamAdapter, library: QUICStream, coalesce: boolean) {
     this.#stream = stream;
@@ -64,12 +97,30 @@ class SendHalf {
       },
       // not ByteLengthQueuingStrategy: its size() would throw a RangeError on a non-byte chunk
       // before `write` could reject it with a typed error
-      { highWaterMark: WRITE_HIGH_WATER_MARK, size: (chunk) => (chunk instanceof Uint8Array ? chunk.byteLength : 0) },
+      { highWaterMark: WRITE_HIGH_WATER_MARK, size: (chunk) => this.#queued(chunk) },
     );
   }
 
   get done(): boolean {
     return this.#done;
+  }
+
+  /** The writable's size function: counts what is written towards the connection's outbound budget. */
+  #queued(chunk: Uint8Array): number {
+    if (!(chunk instanceof Uint8Array)) return 0;
+    if (!this.#done && chunk.byteLength > 0) {
+      this.#pending += chunk.byteLength;
+      this.#stream.outbound(chunk.byteLength, false);
+    }
+    return chunk.byteLength;
+  }
+
+  /** quiche took `bytes` (or they are dropped): no longer waiting. */
+  #taken(bytes: number, progress: boolean): void {
+    const n = Math.min(bytes, this.#pending);
+    if (n <= 0) return;
+    this.#pending -= n;
+    this.#stream.outbound(-n, progress);
   }
 
   #write(chunk: Uint8Array): Promise<void> | void {
@@ -86,10 +137,16 @@ class SendHalf {
       this.#flushBatch();
       return this.#enqueue(() => this.#libraryWrite(chunk));
     }
-    if (this.#batch !== undefined && this.#batchBytes + chunk.byteLength > this.#batch.byteLength) this.#flushBatch();
-    if (this.#batch === undefined) {
-      this.#batch = Buffer.allocUnsafe(BATCH_BYTES);
-      this.#batchBytes = 0;
+    if (this.#batchBytes + chunk.byteLength > BATCH_BYTES) this.#flushBatch();
+    const needed = this.#batchBytes + chunk.byteLength;
+    if (this.#batch === undefined || needed > this.#batch.byteLength) {
+      // grow by doubling from a size Node's buffer pool serves (no 64 KiB allocation per write,
+      // which made the garbage collector run every few milliseconds on a chatty stream)
+      let size = this.#batch?.byteLength ?? SMALL_BATCH_BYTES;
+      while (size < needed) size *= 2;
+      const grown = Buffer.allocUnsafe(Math.min(size, BATCH_BYTES));
+      if (this.#batch !== undefined) this.#batch.copy(grown, 0, 0, this.#batchBytes);
+      this.#batch = grown;
     }
     this.#batch.set(chunk, this.#batchBytes);
     this.#batchBytes += chunk.byteLength;
@@ -97,10 +154,14 @@ class SendHalf {
       this.#flushBatch();
       return this.#chain;
     }
+    // backpressure: while a batch waits for quiche (flow control, congestion window), the
+    // writable waits too instead of piling up batches
+    if (this.#inflight >= BATCH_BYTES) return this.#chain;
     this.#scheduled ??= setImmediate(() => {
       this.#scheduled = undefined;
       this.#flushBatch();
-      this.#chain.catch(noop);
+      // the library would send at its own flush, in the next turn: send in this one
+      this.#chain.then(() => this.#stream.sendSoon(), noop);
     });
   }
 
@@ -114,7 +175,14 @@ class SendHalf {
     const data = this.#batch.subarray(0, this.#batchBytes);
     this.#batch = undefined;
     this.#batchBytes = 0;
-    void this.#enqueue(() => this.#libraryWrite(data)).catch(noop);
+    this.#inflight += data.byteLength;
+    void this.#enqueue(async () => {
+      try {
+        await this.#libraryWrite(data);
+      } finally {
+        this.#inflight -= data.byteLength;
+      }
+    }).catch(noop);
   }
 
   #enqueue(step: () => Promise<void>): Promise<void> {
@@ -124,12 +192,24 @@ class SendHalf {
 
   async #libraryWrite(data: Uint8Array): Promise<void> {
     try {
-      await this.#writer.write(data);
+      // the library's send count when this write started: if the library sends while the write
+      // waits for room, the data may be on the wire before the write completes
+      const sendsAtStart = this.#stream.sends;
+      const writing = this.#writer.write(data);
+      this.#markHandoff(sendsAtStart);
+      await writing;
+      this.#markHandoff(sendsAtStart);
+      this.#taken(data.byteLength, true);
     } catch (reason) {
       const error = this.#stream.errorFor(reason);
       this.fail(error);
       throw error;
     }
+  }
+
+  #markHandoff(sendsAtStart: number): void {
+    this.#handedOverAt = performance.now();
+    this.#handedOverAtSend = sendsAtStart;
   }
 
   /** Everything written so far is in the library (or the half failed). */
@@ -141,8 +221,16 @@ class SendHalf {
   async #close(): Promise<void> {
     this.#flushBatch();
     await this.#chain;
+    // FIN fence (docs/transports.md): quiche 0.18 never retransmits a FIN sent in a STREAM frame of
+    // its own once the data before it has been acknowledged. Data handed over since the library
+    // last sent is still in quiche, unsent, so a FIN written now rides with it. Otherwise the FIN
+    // waits until the data is acknowledged, then goes out at once.
+    const lone = this.#handedOverAt !== undefined && this.#stream.sends !== this.#handedOverAtSend;
+    if (lone) await this.#stream.loneFinSettled(this.#handedOverAt!);
     try {
-      await this.#writer.close();
+      const closing = this.#writer.close();
+      if (lone) this.#stream.sendNow();
+      await closing;
     } catch (reason) {
       const error = this.#stream.errorFor(reason);
       this.fail(error);
@@ -172,6 +260,7 @@ class SendHalf {
     this.#scheduled = undefined;
     this.#batch = undefined;
     this.#batchBytes = 0;
+    this.#taken(this.#pending, false);
   }
 
   /** Fails the half (peer STOP_SENDING, connection end, local stream abort). */
@@ -199,6 +288,8 @@ export class QuicStreamAdapter {
   readonly #recv: InboundQueue | undefined;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #resume: (() => void) | undefined;
+  /** Bytes of `#recv` reported to the connection's inbound budget. */
+  #counted = 0;
   #halves: number;
   #error: TransportError | undefined;
   #finished = false;
@@ -222,6 +313,7 @@ export class QuicStreamAdapter {
       ? new InboundQueue({
           highWaterMark: host.inboundHighWaterMark,
           onConsumed: () => {
+            this.#syncInbound();
             if (!this.#recv!.full) this.#wake();
           },
           onCancel: (reason) => {
@@ -229,7 +321,10 @@ export class QuicStreamAdapter {
             this.#reader?.cancel(new StreamAbortReason(0, error)).catch(noop);
             this.#wake();
           },
-          onSettled: (error) => this.halfDone(error),
+          onSettled: (error) => {
+            this.#syncInbound();
+            this.halfDone(error);
+          },
         })
       : undefined;
     this.readable = this.#recv?.readable ?? null;
@@ -260,9 +355,10 @@ export class QuicStreamAdapter {
     try {
       for (;;) {
         if (queue.closed) return;
-        if (queue.full) {
+        if (queue.full || this.#host.inboundOverBudget) {
           await new Promise<void>((resolve) => {
             this.#resume = resolve;
+            if (!queue.full) this.#host.waitForInboundBudget(() => this.#wake());
           });
           continue;
         }
@@ -272,6 +368,7 @@ export class QuicStreamAdapter {
           return;
         }
         queue.push(value);
+        this.#syncInbound();
       }
     } catch (reason) {
       const termination = this.#host.terminationError();
@@ -283,7 +380,18 @@ export class QuicStreamAdapter {
           ? termination.code === 'ERR_TRANSPORT_CLOSED'
           : error.code === 'ERR_TRANSPORT_STREAM_RESET' || error.code === 'ERR_TRANSPORT_ABORTED';
       queue.fail(error, { discard });
+      this.#syncInbound();
     }
+  }
+
+  /** Reports what `#recv` holds now to the connection's inbound budget. */
+  #syncInbound(): void {
+    const now = this.#recv?.settled === false ? this.#recv.bytes : 0;
+    const delta = now - this.#counted;
+    if (delta === 0) return;
+    this.#counted = now;
+    if (delta > 0) this.#host.inboundQueued(delta);
+    else this.#host.inboundConsumed(-delta);
   }
 
   #wake(): void {
@@ -306,6 +414,27 @@ export class QuicStreamAdapter {
     this.#host.streamClosed(this);
   }
 
+  /** Waits until a FIN alone in its frame is safe to send (bounded; see `StreamHost.loneFinSettled`). */
+  loneFinSettled(handedOverAt: number): Promise<void> {
+    return this.#host.loneFinSettled(this.id, handedOverAt);
+  }
+
+  sendNow(): void {
+    this.#host.sendNow();
+  }
+
+  sendSoon(): void {
+    this.#host.sendSoon();
+  }
+
+  get sends(): number {
+    return this.#host.sends;
+  }
+
+  outbound(bytes: number, progress: boolean): void {
+    this.#host.outbound(bytes, progress);
+  }
+
   /** Hands coalesced writes to the library. */
   flush(): Promise<void> {
     return this.#send?.flush() ?? Promise.resolve();
@@ -315,6 +444,7 @@ export class QuicStreamAdapter {
     const error = new TransportError('ERR_TRANSPORT_ABORTED', `stream ${this.id} was aborted locally`, { cause: options.reason });
     this.#send?.fail(error);
     this.#recv?.fail(error, { discard: true });
+    this.#syncInbound();
     this.#wake();
     try {
       this.#library.cancel(new StreamAbortReason(options.code ?? 0, error));
@@ -330,6 +460,7 @@ export class QuicStreamAdapter {
   terminate(error: TransportError, discard: boolean): void {
     this.#send?.fail(error);
     this.#recv?.fail(error, { discard });
+    this.#syncInbound();
     this.#wake();
     if (!this.#finished) {
       if (this.#error === undefined) this.#error = error;

@@ -1,14 +1,16 @@
 /**
  * The `quic()` factory: a contract `Transport` over `@matrixai/quic`.
  */
-import type { Connection, Listener, Transport } from '@handoff/transport';
+import type { Connection, Transport } from '@handoff/transport';
 import type { QuicDialInit, QuicListenInit } from './options.js';
 import { dialQuic } from './quic-dial.js';
-import { listenQuic } from './quic-listener.js';
+import { listenQuic, type QuicListener } from './quic-listener.js';
 
 /** A QUIC transport: listeners and dialers with ALPN, certificates and the library's faults fenced. */
 export interface QuicTransport extends Transport<QuicListenInit, QuicDialInit> {
   readonly name: 'quic';
+  /** Starts listening; the listener also reports what its limits refused (`stats`). */
+  listen(init: QuicListenInit): Promise<QuicListener>;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface QuicTransport extends Transport<QuicListenInit, QuicDialInit> {
 export function quic(): QuicTransport {
   return {
     name: 'quic',
-    listen: (init: QuicListenInit): Promise<Listener> => listenQuic(init),
+    listen: (init: QuicListenInit): Promise<QuicListener> => listenQuic(init),
     dial: (init: QuicDialInit): Promise<Connection> => dialQuic(init),
   };
 }

@@ -209,7 +209,16 @@ describe('fault 4: peer uni streams arriving during the handshake raise an unhan
     for (let attempt = 0; attempt < 3 && rejections.length === 0; attempt++) {
       const { port } = await earlyUniServer();
       rejections = await unhandledRejectionsDuring(async () => {
-        const client = await rawClient(port, { key: f.player.keyPem, cert: f.player.certPem, ca: f.ca.certPem });
+        // With a verifyCallback (the dialer uses one for pinned fingerprints) the library processes
+        // streams right after verifying, still inside `start()`. Without one, the batched-I/O
+        // patch happens to process them only once `start()` has finished.
+        const client = await rawClient(port, {
+          key: f.player.keyPem,
+          cert: f.player.certPem,
+          ca: f.ca.certPem,
+          verifyPeer: true,
+          verifyCallback: async () => undefined,
+        });
         await sleep(300);
         await client.destroy({ force: true });
       });
