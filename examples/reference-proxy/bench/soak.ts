@@ -126,7 +126,11 @@ async function main(): Promise<void> {
     const backends = await backendsProcess.call<SoakBackend[]>('start', { keys: join(dir, 'proxy-keys'), transports: o.transports });
     // what `handoff proxy --backend game-a=quic://… --backend game-b=tcp://… --ticket-keys <dir> --client-auth none` builds
     const config: RawConfig = {
-      listen: { address: '127.0.0.1:0' },
+      // every simulated player connects from 127.0.0.1: the per-address limits are the totals
+      listen: {
+        address: '127.0.0.1:0',
+        limits: { maxConnectionsPerAddress: 4096, handshakeRatePerAddress: { perSecond: 500, burst: 1000 } },
+      },
       admin: { address: '127.0.0.1:0' },
       backends: Object.fromEntries(
         backends.map((b) => [b.id, { address: `${b.transport}://127.0.0.1:${b.port}`, ...(b.certificateFingerprint ? { trust: { fingerprints: [b.certificateFingerprint] } } : {}) }]),

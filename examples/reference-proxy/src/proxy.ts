@@ -41,7 +41,7 @@ import {
   type ReplayStore,
 } from '@handoff/tickets';
 import type { Address, Connection, Listener } from '@handoff/transport';
-import { createSelfSignedCertificate, quic, type CertificateInit, type QuicDialInit, type ServerTrust } from '@handoff/transport-quic';
+import { createSelfSignedCertificate, quic, type CertificateInit, type QuicDialInit, type QuicListenerLimits, type ServerTrust } from '@handoff/transport-quic';
 import { tcp } from '@handoff/transport-tcp';
 import { isClientUuid, parseBackendId, parseBackendRef, parseClientUuid, type BackendId, type BackendRef, type ClientUuid, type PoolId } from '@handoff/types';
 import { AdminError, startAdminServer, type AdminOperations, type AdminServer } from './admin.js';
@@ -157,6 +157,12 @@ function formatAddress(address: Address): string {
 }
 
 /** The ALPN list a listener of these generations offers: `hytale/2` first, and `hytale/1` so outdated clients get the server's message. */
+/** `listen.limits` as the QUIC listener takes them. */
+function listenerLimits(limits: NonNullable<ProxyConfig['listen']['limits']>): QuicListenerLimits {
+  const { handshakeTimeoutMs, ...rest } = limits;
+  return { ...rest, ...(handshakeTimeoutMs === undefined ? {} : { handshakeTimeout: handshakeTimeoutMs }) };
+}
+
 function listenerAlpn(generations: readonly Generation[]): string[] {
   const all = new Set(generations.flatMap((g) => g.alpn));
   return ['hytale/2', 'hytale/1'].filter((p) => all.has(p) || (p === 'hytale/1' && all.has('hytale/2')));
@@ -336,6 +342,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
       clientCertificate: 'required-any',
       maxStreams: { bidi: 1, uni: 0 },
       idleTimeout: config.listen.idleTimeoutMs ?? 30_000,
+      ...(config.listen.limits === undefined ? {} : { limits: listenerLimits(config.listen.limits) }),
     });
   } catch (error) {
     return startFailed(`cannot listen on ${config.listen.address}`, error);

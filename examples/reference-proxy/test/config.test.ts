@@ -52,7 +52,10 @@ describe('a valid configuration', () => {
     expect(
       issues({
         proxy: { id: 'proxy-1', address: '10.0.0.5:5520', publicAddress: 'play.example.com:5520', generations: ['G2', 'G3'], passwordFile: '/p' },
-        listen: { address: '0.0.0.0:5520', certificate: { cert: '/c.pem', key: '/k.pem' }, idleTimeoutMs: 30000, rateLimit: { burst: 500, perSecond: 2000 } },
+        listen: { address: '0.0.0.0:5520', certificate: { cert: '/c.pem', key: '/k.pem' }, idleTimeoutMs: 30000,
+          rateLimit: { burst: 500, perSecond: 2000 },
+          limits: { maxConnections: 4096, maxConnectionsPerAddress: 64, handshakeRate: { perSecond: 500, burst: 1000 }, handshakeRatePerAddress: { perSecond: 10, burst: 30 }, handshakeTimeoutMs: 10000 },
+        },
         admin: { address: '10.0.0.5:8080', tokenFile: '/t' },
         backends: {
           a: { address: 'quic://10.0.1.1:5520', pool: 'lobby', trust: { fingerprints: ['A'.repeat(43)] }, jwks: '/a.json', passwordFile: '/pa', forwardIdentityToken: false },
@@ -90,6 +93,7 @@ describe('each problem, one line naming its key', () => {
     ['two backends at one address', { backends: { c: { address: 'tcp://127.0.0.1:6002' } } }, [{ path: 'backends.c.address', message: 'is the address of backend b too' }]],
     ['a wrong type', { listen: { address: '127.0.0.1:1', idleTimeoutMs: '30s' } }, [{ path: 'listen.idleTimeoutMs', message: 'must be an integer, not the string "30s"' }]],
     ['a number out of range', { timeouts: { migration: { sync: 0 } } }, [{ path: 'timeouts.migration.sync', message: 'must be >= 1' }]],
+    ['a listener limit out of range', { listen: { address: '127.0.0.1:1', limits: { maxConnectionsPerAddress: 0 } } }, [{ path: 'listen.limits.maxConnectionsPerAddress', message: 'must be >= 1' }]],
     ['a value not among the allowed', { clientAuth: { mode: 'open' } }, [{ path: 'clientAuth.mode', message: 'must be one of: "none", "session-service"' }]],
     ['a generation the codec does not know', { proxy: { generations: ['G4'] } }, [{ path: 'proxy.generations[0]', message: 'must be one of: "G1", "G2", "G3"' }]],
     ['an unknown asset policy', { pools: { default: { assets: 'copy' } } }, [{ path: 'pools.default.assets', message: expect.stringMatching(/^must be one of: "require-identical"/) }]],

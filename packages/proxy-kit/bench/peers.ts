@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { FrameSplitter, getGeneration, writeFrameHeader, zstdReady, type WireFrame } from '@handoff/protocol';
 import type { Address, BidiStream, Connection, Listener } from '@handoff/transport';
-import { createSelfSignedCertificate, quic, type CertificateWithKey } from '@handoff/transport-quic';
+import { SHARED_ADDRESS_LIMITS, createSelfSignedCertificate, quic, type CertificateWithKey } from '@handoff/transport-quic';
 import { tcp } from '@handoff/transport-tcp';
 
 export const G3 = getGeneration('G3');
@@ -90,6 +90,7 @@ export async function benchBackend(init: BenchBackendInit): Promise<BenchBackend
     clientCertificate: 'required-any',
     maxStreams: { bidi: 1, uni: 0 },
     idleTimeout: 60_000,
+    limits: SHARED_ADDRESS_LIMITS, // behind the proxy (and the direct runs): one address for every player
   });
   const tcpListener = await tcp().listen({ address: { host: '127.0.0.1', port: 0 }, idleTimeout: 60_000 });
   const connections = new Set<Connection>();

@@ -15,7 +15,7 @@ import {
   type TraceRecorder,
 } from '@handoff/proxy-kit';
 import { zstdReady } from '@handoff/protocol';
-import { createSelfSignedCertificate, quic } from '@handoff/transport-quic';
+import { SHARED_ADDRESS_LIMITS, createSelfSignedCertificate, quic } from '@handoff/transport-quic';
 import { tcp } from '@handoff/transport-tcp';
 import type { BidiStream, Connection } from '@handoff/transport';
 import { parseBackendRef } from '@handoff/types';
@@ -101,6 +101,7 @@ async function start(id: number, specs: readonly BackendSpec[], mode: 'session' 
     maxStreams: { bidi: 1, uni: 0 },
     idleTimeout: 60_000,
     backlog: 1024,
+    limits: SHARED_ADDRESS_LIMITS, // every simulated player connects from 127.0.0.1
     ...tuning,
   });
   void (async () => {

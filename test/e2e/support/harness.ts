@@ -23,7 +23,7 @@ import {
 import { createBackend, droppedByRule, type BackendInit, type SimulatedBackend, type StrictClient } from '@handoff/testkit';
 import { TicketError, createMemoryReplayStore, loadKeys, writeKeyDirectory, type KeyRing, type ReplayStore } from '@handoff/tickets';
 import type { Address, DialInit, Listener } from '@handoff/transport';
-import { createSelfSignedCertificate, quic, type CertificateInit } from '@handoff/transport-quic';
+import { SHARED_ADDRESS_LIMITS, createSelfSignedCertificate, quic, type CertificateInit } from '@handoff/transport-quic';
 import { tcp } from '@handoff/transport-tcp';
 import { parseBackendRef, type Logger } from '@handoff/types';
 
@@ -146,6 +146,7 @@ export async function proxy(net: Network, init: ProxyInit): Promise<TestProxy> {
     clientCertificate: 'required-any',
     maxStreams: { bidi: 1, uni: 0 },
     idleTimeout: 30_000,
+    limits: SHARED_ADDRESS_LIMITS, // every simulated player connects from 127.0.0.1
   });
   const sessions: ProxySession[] = [];
   const failures: unknown[] = [];

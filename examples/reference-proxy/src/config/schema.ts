@@ -29,6 +29,15 @@ function oneOf<const T extends readonly string[]>(values: T, description: string
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], description });
 }
 
+const handshakeRate = (description: string) =>
+  Type.Object(
+    {
+      perSecond: Type.Number({ exclusiveMinimum: 0, description: 'handshakes per second refilled' }),
+      burst: Type.Integer({ minimum: 1, description: 'handshakes at once' }),
+    },
+    { ...strict, description },
+  );
+
 const bufferLimits = (description: string) =>
   Type.Object(
     {
@@ -84,6 +93,24 @@ export const ProxyConfigSchema = Type.Object(
               perSecond: Type.Number({ exclusiveMinimum: 0, description: 'packets per second refilled (default 2000)' }),
             },
             { ...strict, description: "each client's packet rate limit (default: the server's, burst 500 and 2000 packets/s)" },
+          ),
+        ),
+        limits: Type.Optional(
+          Type.Object(
+            {
+              maxConnections: Type.Optional(Type.Integer({ minimum: 1, description: 'client connections at once, in their handshake or established (default 4096)' })),
+              maxConnectionsPerAddress: Type.Optional(
+                Type.Integer({ minimum: 1, description: 'client connections at once from one address, IPv6 by /64 (default 64: players behind one NAT share an address)' }),
+              ),
+              handshakeRate: Type.Optional(handshakeRate('new handshakes in total (default 500/s, burst 1000)')),
+              handshakeRatePerAddress: Type.Optional(handshakeRate('new handshakes from one address (default 10/s, burst 30)')),
+              handshakeTimeoutMs: Type.Optional(ms('a handshake not complete after this long is abandoned (default 10000)')),
+            },
+            {
+              ...strict,
+              description:
+                'what unauthenticated peers may make the listener do; past a limit a peer is closed with code 1 (RATE_LIMITED). Raise the per-address limits when many players share one address (a load test from one machine)',
+            },
           ),
         ),
       },
