@@ -5,7 +5,7 @@
  * aliased to the package's `src/index.ts`, mirroring the `source` export
  * condition that `tsconfig.base.json` uses for type-checking.
  */
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
@@ -22,6 +22,15 @@ function workspaceAliases(): Record<string, string> {
     if (existsSync(extra)) aliases[`@handoff/${dir}/compliance`] = extra;
     const internals = join(packagesDir, dir, 'src', 'internals.ts');
     if (existsSync(internals)) aliases[`@handoff/${dir}/internals`] = internals;
+  }
+  // examples published as packages (their package.json names them), e.g. @handoff/reference-proxy
+  const examplesDir = join(root, 'examples');
+  for (const dir of readdirSync(examplesDir)) {
+    const manifest = join(examplesDir, dir, 'package.json');
+    const entry = join(examplesDir, dir, 'src', 'index.ts');
+    if (!existsSync(manifest) || !existsSync(entry)) continue;
+    const name = (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name;
+    if (name?.startsWith('@handoff/') && !name.startsWith('@handoff/example-')) aliases[name] = entry;
   }
   return aliases;
 }

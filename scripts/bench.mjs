@@ -4,6 +4,9 @@
  * library's benchmark (`java`, scripts/java.sh bench), one after another so they do not compete for
  * the CPU. With `--json`, prints one object keyed by package name (and `java`). When both `tickets`
  * and `java` run, the Java numbers are also printed beside the TypeScript ones of the same run.
+ *
+ * Benchmarks that take minutes run only when named: `pnpm bench soak [--players N --duration S …]`
+ * (the reference proxy's soak, examples/reference-proxy/bench/README.md); their options are passed on.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -12,7 +15,18 @@ import { compareJavaWithTickets } from './bench-java.mjs';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
-const only = args.filter((a) => !a.startsWith('--'));
+// `--name value` options other than --json go to the benchmarks that run only when named
+const only = [];
+const passOn = [];
+for (let i = 0; i < args.length; i++) {
+  if (!args[i].startsWith('--')) only.push(args[i]);
+  else if (args[i] !== '--json') {
+    passOn.push(args[i]);
+    if (args[i + 1] !== undefined && !args[i + 1].startsWith('--')) passOn.push(args[++i]);
+  }
+}
+/** Benchmarks that run only when named, with the options given. */
+const onRequest = { soak: 'examples/reference-proxy/bench/soak.ts' };
 const wanted = (name) => only.length === 0 || only.includes(name);
 // the comparison needs both results, so those two always run in JSON mode (their human lines go to stderr)
 const compare = wanted('tickets') && wanted('java');
@@ -42,6 +56,9 @@ for (const dir of readdirSync('packages').sort()) {
   bench(dir, 'node', ['--expose-gc', '--conditions=source', '--import', 'tsx', script]);
 }
 if (wanted('java')) bench('java', 'bash', ['scripts/java.sh', 'bench']);
+for (const [name, script] of Object.entries(onRequest)) {
+  if (only.includes(name)) bench(name, 'node', ['--expose-gc', '--conditions=source', '--import', 'tsx', script, ...passOn]);
+}
 
 if (compare && results.tickets && results.java) {
   const comparison = compareJavaWithTickets(results.java, results.tickets);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { renderErrorsDoc } from '../../scripts/errors-doc.js';
+import { errorModules, renderErrorsDoc } from '../../scripts/errors-doc.js';
 
 test('docs/errors.md lists every error code the packages export (run `pnpm docs:errors` to update)', async () => {
   const committed = readFileSync(join(__dirname, '..', '..', 'docs', 'errors.md'), 'utf8');
@@ -15,6 +15,7 @@ const PREFIX: Record<string, string> = {
   migration: 'ERR_MIGRATION_',
   protocol: 'ERR_PROTOCOL_',
   'proxy-kit': 'ERR_PROXY_',
+  'reference-proxy': 'ERR_REFERENCE_PROXY_',
   session: 'ERR_SESSION_',
   testkit: 'ERR_TESTKIT_',
   tickets: 'ERR_TICKET_',
@@ -25,12 +26,8 @@ const PREFIX: Record<string, string> = {
 };
 
 test('every error code carries its package prefix, and every table has a name of its own', async () => {
-  const { readdirSync, existsSync } = await import('node:fs');
-  const root = join(__dirname, '..', '..');
   const tableNames = new Map<string, string>();
-  for (const dir of readdirSync(join(root, 'packages')).sort()) {
-    const file = join(root, 'packages', dir, 'src', 'errors.ts');
-    if (!existsSync(file)) continue;
+  for (const { dir, file } of errorModules()) {
     const mod = (await import(file)) as Record<string, unknown>;
     expect(mod, `${dir} must not export a table named errorCodes`).not.toHaveProperty('errorCodes');
     const tables = Object.entries(mod).filter(([name]) => name.endsWith('ErrorCodes'));

@@ -1,9 +1,11 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isProtocolError } from '@handoff/protocol';
-import { decodeCommand, encodeCommand, vectorsCommand } from './commands/codec.js';
+import { decodeCommand, encodeCommand, publicVectorsCommand, vectorsCommand } from './commands/codec.js';
 import { demoCommand } from './commands/demo.js';
+import { traceAnalyzeCommand } from './commands/trace.js';
 import { backendCommand, parseListen, parseSource } from './commands/backend.js';
 import { keysGenerateCommand } from './commands/keys.js';
+import { PROXY_LOG_LEVELS, hostPort, parseBackendFlag, parseBackendKeysFlag, proxyCommand, type ProxyArgs } from './commands/proxy.js';
 import { CliError, isCliError } from './errors.js';
 import { type CliIo, processIo } from './io.js';
 
@@ -41,6 +43,24 @@ function listenAddress(value: string): { host: string; port: number } {
   const address = parseListen(value);
   if (address === undefined) throw new InvalidArgumentError('expected host:port, e.g. 127.0.0.1:5520 or [::1]:5520');
   return address;
+}
+
+function proxyAddressFlag(value: string): string {
+  const address = hostPort(value);
+  if (address === undefined) throw new InvalidArgumentError('expected host:port, e.g. 127.0.0.1:5520 or [::1]:5520');
+  return address;
+}
+
+function backendFlag(value: string, previous: { id: string; url: string }[] | undefined): { id: string; url: string }[] {
+  const parsed = parseBackendFlag(value);
+  if (parsed === undefined) throw new InvalidArgumentError('expected id=quic://host:port or id=tcp://host:port');
+  return [...(previous ?? []), parsed];
+}
+
+function backendKeysFlag(value: string, previous: { id: string; path: string }[] | undefined): { id: string; path: string }[] {
+  const parsed = parseBackendKeysFlag(value);
+  if (parsed === undefined) throw new InvalidArgumentError('expected id=<key directory or JWKS file>');
+  return [...(previous ?? []), parsed];
 }
 
 function generationId(value: string): string {
@@ -91,11 +111,12 @@ function build(io: CliIo, setExit: (code: number) => void): Command {
 
   program
     .command('vectors')
-    .description('check a vector file; ends with "N passed, N failed"')
+    .description('check a vector file (without one: print the public vectors readably, decoded and checked); ends with "N passed, N failed"')
     .option('-q, --quiet', 'print failures only')
-    .argument('<file>', 'vector file (JSON array, format of docs/protocol.md)')
-    .action(async (file: string, opts: { quiet?: boolean }) => {
-      setExit(await vectorsCommand(file, io, { quiet: opts.quiet === true }));
+    .argument('[file]', 'vector file (JSON array, format of docs/protocol.md); default the public vectors')
+    .action(async (file: string | undefined, opts: { quiet?: boolean }) => {
+      const quiet = opts.quiet === true;
+      setExit(file === undefined ? await publicVectorsCommand(io, { quiet }) : await vectorsCommand(file, io, { quiet }));
     });
 
   program
@@ -136,6 +157,37 @@ function build(io: CliIo, setExit: (code: number) => void): Command {
       },
     );
 
+  program
+    .command('proxy')
+    .description('run the reference proxy until SIGINT or SIGTERM (SIGHUP re-reads the keys): docs/operations.md')
+    .option('--config <file>', 'YAML config file (docs/proxy-config.schema.json); the flags below win over it')
+    .option('--listen <host:port>', 'where clients connect, over QUIC (listen.address)', proxyAddressFlag)
+    .option('--admin <host:port>', 'the admin HTTP API (admin.address; default 127.0.0.1:8080)', proxyAddressFlag)
+    .option('--backend <id=url>', 'a backend, quic://host:port or tcp://host:port (repeatable; backends.<id>.address)', backendFlag)
+    .option('--backend-keys <id=path>', "a backend's public keys, key directory or JWKS file (repeatable; backends.<id>.jwks)", backendKeysFlag)
+    .option('--ticket-keys <dir>', "the proxy's key directory from handoff keys generate (tickets.keys)")
+    .addOption(new Option('--client-auth <mode>', 'session-service, or none for development (clientAuth.mode)').choices(['none', 'session-service']))
+    .option('--redis <url>', 'Redis for ticket replay protection and the session directory (redis.url; default in memory)')
+    .option('--proxy-id <id>', "the proxy's id, issuer of its tickets (proxy.id; default proxy)", backendId)
+    .option('--proxy-address <host:port>', 'the address backends know the proxy by (proxy.address)', proxyAddressFlag)
+    .option('--cert <file>', 'listener certificate chain, PEM (listen.certificate.cert; default a development certificate)')
+    .option('--key <file>', 'the private key of --cert, PEM (listen.certificate.key)')
+    .addOption(new Option('--log-level <level>', 'JSON log level (log.level; default info)').choices([...PROXY_LOG_LEVELS]))
+    .option('--trace <file>', 'record every frame of every session as JSONL (names and sizes only; handoff trace analyze <file>)')
+    .action(async (opts: ProxyArgs) => {
+      setExit(await proxyCommand(opts, io));
+    });
+
+  const trace = program.command('trace').description("the proxy's frame traces (JSONL; docs/traces.md)");
+  trace
+    .command('analyze')
+    .description('which packets the proxy captured, replayed, rewritten, suppressed, buffered, injected, forwarded and dropped around each migration, and the packet set per generation')
+    .argument('<file>', 'a trace: handoff demo --trace <file>, handoff proxy --trace <file>')
+    .option('--json', 'print the analysis as one JSON object')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      setExit(await traceAnalyzeCommand({ file, json: opts.json === true }, io));
+    });
+
   const keys = program.command('keys').description('migration ticket keys');
   keys
     .command('generate')
@@ -149,9 +201,12 @@ function build(io: CliIo, setExit: (code: number) => void): Command {
 
   program
     .command('demo')
-    .description('decode the public vectors and print them readably')
-    .action(async () => {
-      setExit(await demoCommand(io));
+    .description('a real migration on loopback: a session service, two backends (QUIC, TCP), the reference proxy, a strict client moved a→b→a→b and through a crash; docs/handoff-packet-set.md')
+    .option('--generation <generation>', 'protocol generation: G1, G2 or G3', generationId, 'G3')
+    .option('--json', 'print the summary as one JSON object on the last line')
+    .option('--trace <file>', 'record every frame the proxy handles as JSONL (handoff trace analyze <file>)')
+    .action(async (opts: { generation: string; json?: boolean; trace?: string }) => {
+      setExit(await demoCommand({ generation: opts.generation as 'G1' | 'G2' | 'G3', json: opts.json === true, trace: opts.trace }, io));
     });
 
   return program;

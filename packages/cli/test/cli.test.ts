@@ -98,11 +98,13 @@ test('usage errors are one line too', async () => {
   expect((await run('decode', '00')).err).toEqual([expect.stringMatching(/^ERR_CLI_USAGE: .*--protocol/)]);
 });
 
-test('the demo decodes every public vector', async () => {
-  const r = await run('demo');
+test('handoff vectors without a file decodes every public vector readably', async () => {
+  const r = await run('vectors');
   expect(r.code).toBe(0);
-  expect(r.out.at(-1)).toMatch(/^\d+ passed, 0 failed$/);
+  expect(r.out.at(-1)).toBe(`${(publicVectors as unknown[]).length} passed, 0 failed`);
   expect(r.out.join('\n')).toContain('"worldUuid": "0b1e4c2a-7d3f-4e5a-9c8b-1a2b3c4d5e6f"');
+  const quiet = await run('vectors', '--quiet');
+  expect(quiet.out).toEqual([`${(publicVectors as unknown[]).length} passed, 0 failed`]);
 });
 
 describe('errors', () => {

@@ -227,6 +227,16 @@ export class CaptureTap {
     };
   }
 
+  /**
+   * Whether the tap takes session data from packets of this id travelling in `direction` (`ToServer`:
+   * from the client; `ToClient`: to it), in the generation the tap knows (before the Connect: in any
+   * generation). A trace marks such frames as captured; the check costs one array lookup.
+   */
+  captures(direction: 'ToServer' | 'ToClient', id: number): boolean {
+    const table = direction === 'ToServer' ? this.#c2s : this.#s2c;
+    return id >= 0 && id < table.length && table[id] !== K.None;
+  }
+
   /** A frame from the client (call it when the frame arrives, before any buffering, once per frame). */
   clientToServer(frame: Frame): TapResult {
     this.#clientFrames++;

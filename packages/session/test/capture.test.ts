@@ -288,3 +288,20 @@ describe('the record outside the tap', () => {
     expect(record.pings.lookup(3, 'Tick')).toBe('c');
   });
 });
+
+describe('captures(direction, id): which packets the tap takes data from', () => {
+  it('names exactly the captured packets of the known generation, per direction', () => {
+    const record = new SessionRecord({ id: sid('s-captures'), backend: backend('lobby-1', 'lobby') });
+    const tap = createCaptureTap(record, { generation: 'G3' });
+    const id = (name: string) => G3.registry.byName(name as never)!.id;
+    for (const name of ['Connect', 'RequestAssets', 'ViewRadius', 'PlayerOptions', 'Pong']) expect(tap.captures('ToServer', id(name))).toBe(true);
+    for (const name of ['JoinWorld', 'SetClientId', 'SetChunk', 'UnloadChunk', 'Ping', 'WorldSettings', 'AddToServerPlayerList']) {
+      expect(tap.captures('ToClient', id(name))).toBe(true);
+    }
+    for (const name of ['ClientReady', 'Disconnect']) expect(tap.captures('ToServer', id(name))).toBe(false);
+    expect(tap.captures('ToClient', id('ServerTags'))).toBe(false);
+    expect(tap.captures('ToServer', id('JoinWorld'))).toBe(false); // a server packet, from the client: not captured
+    expect(tap.captures('ToClient', -1)).toBe(false);
+    expect(tap.captures('ToClient', 1_000_000)).toBe(false);
+  });
+});

@@ -44,6 +44,17 @@ describe('accounting', () => {
     ]);
   });
 
+  it('matches identical frames by the unique packets around them: a second visit to a backend does not take the copy another backend got in between (A → B → A)', () => {
+    const ready = (index: number, world: number): SentPacket => ({ index, name: 'ClientReady', id: 105, digest: 'ready', connection: 1, world });
+    // world 1 on A, world 2 on B, world 3 on A again; A's log is read first and holds both its visits
+    const sent = [ready(0, 1), movement(1, 1), ready(2, 2), movement(3, 2), ready(4, 3), movement(5, 3)];
+    expect(account(sent, [log('A', ['ready', 'm1', 'ready', 'm5']), log('B', ['ready', 'm3'])], 2)).toEqual([]);
+    // and when nothing unique is around them, in order within each log: world 1's late copy reached B
+    const rfg = (index: number, world: number): SentPacket => ({ index, name: 'ClientReady', id: 105, digest: 'rfg', connection: 1, world });
+    const late = [ready(0, 1), rfg(1, 1), ready(2, 2), rfg(3, 2)];
+    expect(account(late, [log('A', ['ready']), log('B', ['rfg', 'ready', 'rfg'])], 1)).toEqual([]);
+  });
+
   it('allows delivery to move between backends once per world change, not back and forth', () => {
     const sent = [0, 1, 2, 3].map((i) => movement(i));
     expect(account(sent, [log('A', ['m0', 'm3']), log('B', ['m1', 'm2'])], 2)).toEqual([]); // A → B → A

@@ -43,7 +43,7 @@ export type {
   RateLimit,
   ServerTrust,
 } from './options.js';
-export { DEFAULT_ALPN, DEFAULT_IDLE_TIMEOUT } from './options.js';
+export { DEFAULT_ALPN, DEFAULT_IDLE_TIMEOUT, SHARED_ADDRESS_LIMITS } from './options.js';
 export {
   createDevCa,
   createSelfSignedCertificate,

@@ -177,6 +177,17 @@ export const DEFAULT_LIMITS: ResolvedListenerLimits = {
   datagramRate: { perSecond: 30_000, burst: 60_000 },
 };
 
+/**
+ * Listener limits for peers that all arrive from one address: a backend behind a proxy (every player
+ * it serves connects from the proxy's address), or simulated players on loopback in tests and
+ * benchmarks. The per-address limits equal the totals; every other limit keeps its default. Never
+ * use them on a listener that faces the internet.
+ */
+export const SHARED_ADDRESS_LIMITS: QuicListenerLimits = {
+  maxConnectionsPerAddress: DEFAULT_LIMITS.maxConnections,
+  handshakeRatePerAddress: DEFAULT_LIMITS.handshakeRate,
+};
+
 /** The listener's limits, resolved. */
 export interface ResolvedListenerLimits extends AdmissionLimits {
   readonly handshakeTimeout: number;

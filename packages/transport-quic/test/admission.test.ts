@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AdmissionControl, TokenBucket, addressKey, type AdmissionLimits } from '../src/admission.js';
+import { DEFAULT_LIMITS, SHARED_ADDRESS_LIMITS, listenerLimits } from '../src/options.js';
 
 const generous: AdmissionLimits = {
   maxConnections: 1000,
@@ -79,5 +80,21 @@ describe('AdmissionControl', () => {
     }
     expect(control.trackedAddresses).toBeLessThanOrEqual(65_536);
     expect(control.connections).toBe(0);
+  });
+});
+
+describe('SHARED_ADDRESS_LIMITS', () => {
+  it('admits as many connections and handshakes from one address as from all, and keeps every other default', () => {
+    const limits = listenerLimits(SHARED_ADDRESS_LIMITS);
+    expect(limits).toEqual({
+      ...DEFAULT_LIMITS,
+      maxConnectionsPerAddress: DEFAULT_LIMITS.maxConnections,
+      handshakeRatePerAddress: DEFAULT_LIMITS.handshakeRate,
+    });
+    const shared = new AdmissionControl(limits, 0);
+    const defaults = new AdmissionControl(listenerLimits(undefined), 0);
+    const admitted = (control: AdmissionControl) => Array.from({ length: 200 }, () => control.admit('127.0.0.1', 0).admitted).filter(Boolean).length;
+    expect(admitted(shared)).toBe(200); // 200 players behind one proxy, joining at once
+    expect(admitted(defaults)).toBe(DEFAULT_LIMITS.handshakeRatePerAddress.burst);
   });
 });

@@ -1,44 +1,88 @@
-import { type Vector, checkVector, decodeFrame, frameToJson, fromHex, getGeneration, publicVectors, zstdReady } from '@handoff/protocol';
+/**
+ * `handoff demo`: a real migration on loopback in one command (the scenario is `../demo/scenario.ts`),
+ * printed as a timeline; with `--json`, one JSON summary on the last line. `--trace <file>` keeps every
+ * frame the proxy handled as JSONL (`handoff trace analyze <file>` reads it).
+ */
+import type { DemoMigration, DemoStep, DemoSummary } from '../demo/scenario.js';
+import { isCliError } from '../errors.js';
 import type { CliIo } from '../io.js';
+import { openTraceFile, type TraceFile } from '../trace/file.js';
 
-function indent(text: string, by = '    '): string {
-  return text
-    .split('\n')
-    .map((line) => by + line)
-    .join('\n');
+export interface DemoArgs {
+  readonly generation?: 'G1' | 'G2' | 'G3' | undefined;
+  readonly json?: boolean | undefined;
+  readonly trace?: string | undefined;
 }
 
-/**
- * `handoff demo`: decodes the public vectors and prints them readably: what each frame
- * is, its bytes, and the value the codec reads from it.
- */
-export async function demoCommand(io: CliIo): Promise<number> {
-  await zstdReady;
-  const vectors = publicVectors as unknown as Vector[];
-  io.stdout(`Handoff codec demo: ${vectors.length} public vectors, decoded and checked byte for byte\n`);
-  let failed = 0;
-  for (const vector of vectors) {
-    const result = checkVector(vector);
-    if (!result.ok) failed++;
-    const mark = result.ok ? 'ok  ' : 'FAIL';
-    if (vector.kind === 'varint') {
-      io.stdout(`${mark} ${vector.name.padEnd(4)} VarInt ${vector.hex} → ${vector.expect === 'reject' ? 'rejected' : String(vector.value)}`);
-      continue;
-    }
-    const generationIds = vector.generations.join('/');
-    io.stdout(`${mark} ${vector.name.padEnd(4)} ${vector.packet} (id ${vector.id}, ${vector.direction ?? '?'}) in ${generationIds}${vector.expect === 'reject' ? ': must be rejected' : ''}`);
-    io.stdout(indent(`frame ${vector.frameHex.length / 2} bytes: ${vector.frameHex.length > 96 ? `${vector.frameHex.slice(0, 96)}…` : vector.frameHex}`));
-    const generation = getGeneration(vector.generations[0]!);
-    try {
-      const decoded = decodeFrame(generation, fromHex(vector.frameHex));
-      io.stdout(indent(JSON.stringify(frameToJson(generation, decoded).value, null, 2)));
-    } catch (error) {
-      const e = error as { code?: string; message?: string };
-      io.stdout(indent(`rejected: ${e.code ?? 'error'}: ${e.message ?? ''}`));
-    }
-    if (!result.ok) io.stdout(indent(`check failed: ${result.detail}`));
+function seconds(ms: number): string {
+  return `+${(ms / 1000).toFixed(3)}s`;
+}
+
+function millis(ms: number | undefined): string {
+  return ms === undefined ? '–' : `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
+}
+
+function stepLines(step: DemoStep): string[] {
+  const head = `${seconds(step.at).padStart(9)}  ${step.text}${step.ms === undefined || step.migration ? '' : ` (${millis(step.ms)})`}`;
+  const m = step.migration;
+  if (!m) return [head];
+  return [head, ...migrationLines(m)];
+}
+
+function migrationLines(m: DemoMigration): string[] {
+  const indent = ' '.repeat(11);
+  const phases = m.phases.map((p) => `${p.phase} ${millis(p.ms)}`).join(' · ');
+  const lines = [`${indent}${phases || 'no phase reported'}`];
+  const stall = `stall ${millis(m.stallMs)}`;
+  const detect = m.detectMs === undefined ? '' : `; loss detected ${millis(m.detectMs)} after the crash`;
+  lines.push(`${indent}total ${millis(m.totalMs)}; ${stall} (Freeze → the target's first frame at the client)${detect}`);
+  return lines;
+}
+
+function resultLine(s: DemoSummary): string {
+  return (
+    `${s.seamless ? 'Seamless' : 'NOT seamless'}: ${s.migrationsSucceeded} of ${s.migrationsAttempted} migrations succeeded, ` +
+    `${s.clientReconnects} reconnects, ${s.violations.length} violations, ${s.packetsLost} packets lost, ${s.packetsReordered} reordered, ` +
+    `max stall ${millis(s.maxStallMs)}; ${s.movementSent} movement packets sent, ` +
+    `${Object.entries(s.packetsDroppedByRule)
+      .map(([rule, n]) => `${n} ${rule}`)
+      .join(', ')} dropped by documented rules, ${s.packetsUnreadByCrashedBackend} unread by the crashed backend; ${millis(s.durationMs)} in all`
+  );
+}
+
+/** Runs the demo; exit status 0 when everything was seamless, 1 otherwise (2: a trace file that cannot be written). */
+export async function demoCommand(args: DemoArgs, io: CliIo): Promise<number> {
+  const generation = args.generation ?? 'G3';
+  let file: TraceFile | undefined;
+  try {
+    file = args.trace === undefined ? undefined : await openTraceFile(args.trace);
+  } catch (error) {
+    if (!isCliError(error)) throw error;
+    io.stderr(`${error.code}: ${error.message}`);
+    return 2;
   }
-  io.stdout('');
-  io.stdout(`${vectors.length - failed} passed, ${failed} failed`);
-  return failed === 0 ? 0 : 1;
+  const { runDemo } = await import('../demo/scenario.js');
+  io.stdout(
+    `Handoff demo (${generation}): a fake session service, backend a (QUIC) and backend b (TCP), the reference proxy, ` +
+      'and a strict client over QUIC, all on loopback. The client plays on while it is moved a → b → a → b, then its backend crashes.',
+  );
+  let summary: DemoSummary;
+  try {
+    summary = await runDemo({
+      generation,
+      onStep: (step) => {
+        for (const line of stepLines(step)) io.stdout(line);
+      },
+      ...(file === undefined ? {} : { trace: file }),
+    });
+  } finally {
+    await file?.close();
+  }
+  for (const v of summary.violations) io.stdout(`  violation ${v.kind}: ${v.message}`);
+  for (const w of summary.proxyWarnings) io.stdout(`  proxy warning: ${w}`);
+  if (summary.failure !== undefined) io.stdout(`  the demo stopped early: ${summary.failure}`);
+  io.stdout(resultLine(summary));
+  if (args.trace !== undefined) io.stdout(`trace: ${args.trace} (handoff trace analyze ${args.trace})`);
+  if (args.json) io.stdout(JSON.stringify(summary));
+  return summary.seamless ? 0 : 1;
 }

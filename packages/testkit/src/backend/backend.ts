@@ -148,6 +148,7 @@ export async function createBackend(init: BackendInit): Promise<SimulatedBackend
       clientCertificate: init.quic?.clientCertificate ?? 'required-any',
       maxStreams,
       idleTimeout: init.quic?.idleTimeout ?? 60_000,
+      limits: init.quic?.limits ?? quicModule.SHARED_ADDRESS_LIMITS,
       onHandshakeError,
       ...(init.logger === undefined ? {} : { logger: init.logger }),
     });

@@ -2,6 +2,7 @@
  * The public shapes of the simulated backend: its options, its players, their packet logs, events
  * and counters.
  */
+import type { QuicListenerLimits } from '@handoff/transport-quic';
 import type { Address, Connection, Transport } from '@handoff/transport';
 import type { BackendId, ClientUuid, Logger } from '@handoff/types';
 import type { Clock } from './clock.js';
@@ -201,6 +202,12 @@ export interface BackendQuicInit {
   readonly clientCertificate?: 'required-any' | { readonly policy: 'required-and-verified'; readonly ca: string | readonly string[] } | undefined;
   /** QUIC idle timeout in ms (default 60 000, the server's `play` timeout). */
   readonly idleTimeout?: number | undefined;
+  /**
+   * The listener's limits on unauthenticated peers. Default `SHARED_ADDRESS_LIMITS` of
+   * `@handoff/transport-quic`: a backend behind a proxy sees every player arrive from the proxy's
+   * address, so the per-address limits equal the totals.
+   */
+  readonly limits?: QuicListenerLimits | undefined;
 }
 
 /** What a plugin listening to `PlayerSetupConnectEvent` may decide. */

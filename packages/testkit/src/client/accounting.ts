@@ -103,13 +103,16 @@ export function account(sent: readonly SentPacket[], logs: readonly DeliveryLog[
   /** For each sent packet: the logs (by position) that received it, once per copy. */
   const deliveries: number[][] = sent.map(() => []);
 
+  const preassigned = assignIdentical(logs, byDigest);
+
   logs.forEach((log, logIndex) => {
     let previous = -1;
-    for (const packet of log.packets) {
+    log.packets.forEach((packet, position) => {
       const candidates = byDigest.get(packet.digest);
-      if (!candidates) continue; // not from this client's accountable packets (e.g. a proxy's own setup)
+      if (!candidates) return; // not from this client's accountable packets (e.g. a proxy's own setup)
       const free = (i: number): boolean => deliveries[i]!.length === 0;
-      let chosen = candidates.find((i) => i > previous && free(i));
+      const planned = preassigned.get(logIndex)?.get(position);
+      let chosen = planned !== undefined && planned > previous && free(planned) ? planned : candidates.find((i) => i > previous && free(i));
       let outOfOrder = false;
       if (chosen === undefined) {
         chosen = candidates.find(free);
@@ -128,7 +131,7 @@ export function account(sent: readonly SentPacket[], logs: readonly DeliveryLog[
         });
       }
       previous = Math.max(previous, chosen);
-    }
+    });
     if (log.rejectedPongs) {
       findings.push({
         kind: 'rejected-pong',
@@ -199,4 +202,59 @@ export function account(sent: readonly SentPacket[], logs: readonly DeliveryLog[
     lastBackend = backend;
   }
   return findings;
+}
+
+/**
+ * Where each copy of an identical frame (a ClientReady per world: the same bytes each time) was
+ * delivered. Within one log, packets arrive in the order they were sent, so a copy lies between the
+ * nearest packets around it whose frames are unique (anchors). The copies of every log are matched to
+ * the sent packets by earliest window end first, each to the smallest free candidate inside its
+ * window and in order within its own log: a later visit to a backend does not take the copy another
+ * backend received in between. Returns, per log, position → sent index.
+ */
+function assignIdentical(logs: readonly DeliveryLog[], byDigest: ReadonlyMap<string, number[]>): Map<number, Map<number, number>> {
+  interface Copy {
+    readonly log: number;
+    readonly position: number;
+    readonly lower: number;
+    readonly upper: number;
+    readonly candidates: readonly number[];
+  }
+  const copies: Copy[] = [];
+  logs.forEach((log, logIndex) => {
+    const anchors = log.packets.map((p) => {
+      const c = byDigest.get(p.digest);
+      return c !== undefined && c.length === 1 ? c[0]! : undefined;
+    });
+    const lowers: number[] = [];
+    let lower = -1;
+    for (let i = 0; i < anchors.length; i++) {
+      lowers.push(lower);
+      if (anchors[i] !== undefined) lower = Math.max(lower, anchors[i]!);
+    }
+    let upper = Infinity;
+    for (let i = anchors.length - 1; i >= 0; i--) {
+      const candidates = byDigest.get(log.packets[i]!.digest);
+      if (candidates !== undefined && candidates.length > 1) copies.push({ log: logIndex, position: i, lower: lowers[i]!, upper, candidates });
+      if (anchors[i] !== undefined) upper = Math.min(upper, anchors[i]!);
+    }
+  });
+  copies.sort((x, y) => x.upper - y.upper || x.log - y.log || x.position - y.position);
+  const taken = new Set<number>();
+  const assigned = new Map<number, Map<number, number>>();
+  for (const copy of copies) {
+    const own = assigned.get(copy.log) ?? new Map<number, number>();
+    let lower = copy.lower;
+    let upper = copy.upper;
+    for (const [position, index] of own) {
+      if (position < copy.position) lower = Math.max(lower, index);
+      else upper = Math.min(upper, index);
+    }
+    const pick = copy.candidates.find((i) => i > lower && i < upper && !taken.has(i));
+    if (pick === undefined) continue; // the sequential pass decides (and reports what does not fit)
+    taken.add(pick);
+    own.set(copy.position, pick);
+    assigned.set(copy.log, own);
+  }
+  return assigned;
 }
