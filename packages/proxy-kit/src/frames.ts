@@ -46,14 +46,19 @@ export function frameSource(readable: ReadableStream<Uint8Array>, registry: Regi
   let failure: { readonly error: unknown } | undefined;
 
   const read = async (signal: AbortSignal | undefined): Promise<ReadableStreamReadResult<Uint8Array>> => {
-    pending ??= reader.read();
+    signal?.throwIfAborted();
+    if (pending === undefined) {
+      pending = reader.read();
+      // the read may outlive every wait on it (each aborted, then the link closed): its failure is
+      // then nobody's to handle, and must not end the process; a later wait still sees it
+      pending.catch(() => {});
+    }
     const current = pending;
     if (signal === undefined) {
       const result = await current;
       pending = undefined;
       return result;
     }
-    signal.throwIfAborted();
     let onAbort!: () => void;
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => reject(signal.reason);

@@ -37,6 +37,27 @@ describe('frame sources and sinks', () => {
     expect(frame && g3.packet('Pong').decode(frame.payload).id).toBe(7);
   });
 
+  it('a wait with an already aborted signal leaves no read behind to fail unhandled when the stream errors', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let fail!: (error: unknown) => void;
+      const readable = new ReadableStream<Uint8Array>({ start: (controller) => void (fail = (error) => controller.error(error)) });
+      const source = frameSource(readable, g3.registry, { direction: 'ToServer' });
+      const controller = new AbortController();
+      controller.abort(new Error('stop waiting'));
+      await expect(source.next({ signal: controller.signal })).rejects.toThrow('stop waiting');
+      fail(new Error('the connection was closed locally')); // nobody reads again: the link is closing
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(unhandled).toEqual([]);
+      // a later read still sees the stream's error
+      await expect(source.next()).rejects.toThrow('the connection was closed locally');
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('a stream that ends inside a frame, or carries a packet of the wrong direction, is a ProtocolError', async () => {
     const cut = pipe();
     void cut.sink.write(pong(1).subarray(0, 10)).then(() => cut.sink.close());
