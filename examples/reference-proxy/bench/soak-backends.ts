@@ -19,16 +19,29 @@ export interface SoakBackend {
 }
 
 const backends: SimulatedBackend[] = [];
+/** Why the backends closed players themselves (a handler's error, a protocol violation), by message and detail. */
+const closes: Record<string, number> = {};
+const logger = {
+  debug(fields: Record<string, unknown>, message: string): void {
+    if (message !== 'handler failed' && message !== 'protocol violation: closing') return;
+    const detail = String(fields.err ?? fields.detail ?? '');
+    // a Pong's id mismatch names the id: one key for all of them
+    const key = `${fields.backend} ${message}: ${/^-?\d+$/.test(detail) ? 'Pong for another Ping' : detail}`;
+    closes[key] = (closes[key] ?? 0) + 1;
+  },
+};
 
 serve({
   async start({ keys, transports }: { readonly keys: string; readonly transports: readonly ('quic' | 'tcp')[] }): Promise<SoakBackend[]> {
     // the proxy's public keys; its Connects come from 127.0.0.1, which stands for the issuer `proxy`
     const tickets = { keyRing: await loadKeys(keys, { publicOnly: true }), sources: { '127.0.0.1': 'proxy' } };
     for (const [i, transport] of transports.entries()) {
-      backends.push(await createBackend({ id: `game-${'abcdefgh'[i]}`, transport, tickets, requireTicket: true, packetLog: 'count' }));
+      backends.push(await createBackend({ id: `game-${'abcdefgh'[i]}`, transport, tickets, requireTicket: true, packetLog: 'count', logger }));
     }
     return backends.map((b) => ({ id: b.id, transport: b.transport as 'quic' | 'tcp', port: b.address.port, certificateFingerprint: b.certificateFingerprint }));
   },
+  /** Why the backends closed players themselves, counted by message. */
+  closes: () => closes,
   /** Players connected now, per backend. */
   players: () => Object.fromEntries(backends.map((b) => [b.id, b.players.length])),
   stop: () => Promise.all(backends.map((b) => b.close())),

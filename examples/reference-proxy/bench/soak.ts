@@ -191,6 +191,7 @@ async function main(): Promise<void> {
     const last = await proxy.sample(true);
     samples.push(last);
     const warnings = await proxy.call<Record<string, number>>('warnings');
+    const backendCloses = await backendsProcess.call<Record<string, number>>('closes');
 
     // the players' own verdict: live violations (a reconnect, a Disconnect, a world entered without its SetClientId…)
     const violations: Record<string, number> = {};
@@ -238,6 +239,7 @@ async function main(): Promise<void> {
         },
       },
       proxyWarnings: warnings,
+      backendCloses,
       clients: { joined: clients.length, joinFailures, playing, reconnects, violations },
     };
 
@@ -251,7 +253,7 @@ async function main(): Promise<void> {
     for (const [name, l] of Object.entries(report.load)) {
       if (l) log(`${name} process: ${JSON.stringify(l)}`);
     }
-    log(`players: ${playing} of ${clients.length} still playing, ${reconnects} reconnects, violations ${JSON.stringify(violations)}; proxy warnings ${JSON.stringify(warnings)}`);
+    log(`players: ${playing} of ${clients.length} still playing, ${reconnects} reconnects, violations ${JSON.stringify(violations)}; proxy warnings ${JSON.stringify(warnings)}; backends closed players: ${JSON.stringify(backendCloses)}`);
     emit(report);
 
     await Promise.all(clients.map((c) => c.leave({ timeoutMs: 5_000 }).catch(() => {})));
