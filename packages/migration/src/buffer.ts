@@ -229,6 +229,7 @@ export class MigrationBuffer<F extends FrameLike = FrameLike> {
           this.#settle(entry, 'dropped', decision.rule);
           continue;
         }
+        // the first ClientReady the policy keeps is the client's for B (it drops A's: `client-ready-for-source`)
         if (entry.frame.descriptor.name === 'ClientReady') afterClientReady = true;
       }
       try {

@@ -6,11 +6,18 @@ export type DrainDecision = { readonly action: 'keep' } | { readonly action: 'dr
 /** What the policy knows besides the packet: the migration's two ends, and where the drain is. */
 export interface DrainContext extends MigrationEnds {
   /**
-   * True once the drain passed the client's `ClientReady`: the client sent the packets after it in
-   * B's world, so none of them can refer to A's entities, windows or pings.
+   * True once the drain passed the client's `ClientReady` for B (the one it sent on B's JoinWorld; with
+   * `isTargetClientReady`, exactly that one, else the first one kept): the client sent the packets
+   * after it in B's world, so none of them can refer to A's entities, windows or pings.
    */
   readonly afterClientReady: boolean;
 }
+
+/**
+ * True for the client's `ClientReady` that answers the target's JoinWorld: the first packet the client
+ * sent in B's world. Asked in the client's order, for packets named `ClientReady` that come before it.
+ */
+export type TargetReadyTest<F extends FrameLike = FrameLike> = (frame: F, ends: MigrationEnds) => boolean;
 
 /** A per-packet override: a fixed action, or a function (return `undefined` to fall through to the defaults). */
 export type DrainOverride<F extends FrameLike = FrameLike> =
@@ -27,6 +34,14 @@ export interface DrainPolicyInit<F extends FrameLike = FrameLike> {
    * is in its world, which needs that ClientReady) and Pongs after it to answer B.
    */
   readonly isSourcePong?: SourcePongTest<F>;
+  /**
+   * Which `ClientReady` the client sent in B's world (the answer to B's JoinWorld, rewritten at the
+   * cut). A ClientReady before it was sent in A's world (the answer to A's SetClientId, or to an
+   * earlier JoinWorld): it is dropped as `client-ready-for-source`, and the drain is not past the
+   * client's ClientReady yet. The proxy kit's session passes its own (it counts the JoinWorlds the
+   * client got and the world-entry ClientReadys it sent). Without it, the first ClientReady is B's.
+   */
+  readonly isTargetClientReady?: TargetReadyTest<F>;
   /** Packet names that refer to A's entity, window, interaction or teleport ids; replaces `DEFAULT_SOURCE_BOUND`. */
   readonly sourceBound?: Iterable<string>;
   /** Overrides by packet name; checked after `byId`, before the defaults. */
@@ -45,6 +60,8 @@ export const dropRules = {
   pongForSource: 'pong-for-source',
   /** An ack or interaction the client sent in A's world, referring to A's ids. */
   sourceBound: 'source-bound',
+  /** A ClientReady the client sent in A's world (`isTargetClientReady` said it is not B's). */
+  clientReadyForSource: 'client-ready-for-source',
   /** The write to B (or A) failed while draining; the packet may not have arrived. */
   deliveryFailed: 'delivery-failed',
   /** The migration failed after the cut and the session is referred or disconnected. */
@@ -59,6 +76,8 @@ export const dropRuleDocs: Readonly<Record<string, string>> = {
     "a Pong answering one of A's Pings (the ping ledger's `isSourcePong`, or by default: sent before the client's ClientReady); B would see an unknown ping id and disconnect",
   [dropRules.sourceBound]:
     "a packet named in `sourceBound` (acks, interactions, window actions, positions) sent before the client's ClientReady: it refers to A's ids and A's world",
+  [dropRules.clientReadyForSource]:
+    "a ClientReady the client sent in A's world, before the one answering B's JoinWorld (`isTargetClientReady`): A's readyForGameplay, or a world entry of A's. On B it would end the wait for the client's ClientReady early, or make B run its world entry on it",
   'override:<name>': 'an override returned `drop` for this packet name (`override:id:<n>` for an id)',
   [dropRules.deliveryFailed]: 'the write to B (or A) threw while draining: the packet may not have arrived; the drain fails',
   [dropRules.sessionEnded]:
@@ -108,8 +127,9 @@ function normalise(
 /**
  * The drain policy for buffered client packets going to B. In order: `byId`, `byName`, then the
  * defaults — drop Pongs answering A's pings (`pong-for-source`: `isSourcePong`, else sent before the
- * client's ClientReady; docs/migration.md, fact 4), drop packets named in `sourceBound` sent before
- * the client's ClientReady (`source-bound`), keep the rest in order.
+ * client's ClientReady; docs/migration.md, fact 4), drop a ClientReady before the client's ClientReady
+ * for B (`client-ready-for-source`: `isTargetClientReady` says it is not B's), drop packets named in
+ * `sourceBound` sent before the client's ClientReady (`source-bound`), keep the rest in order.
  */
 export function createDrainPolicy<F extends FrameLike = FrameLike>(init: DrainPolicyInit<F> = {}): DrainPolicy<F> {
   const sourceBound = new Set(init.sourceBound ?? DEFAULT_SOURCE_BOUND);
@@ -127,6 +147,9 @@ export function createDrainPolicy<F extends FrameLike = FrameLike>(init: DrainPo
         // `ctx` is a MigrationEnds ({ source, target } plus afterClientReady): no copy per Pong.
         const forSource = init.isSourcePong ? init.isSourcePong(frame, ctx) : !ctx.afterClientReady;
         return forSource ? { action: 'drop', rule: dropRules.pongForSource } : KEEP;
+      }
+      if (name === 'ClientReady' && !ctx.afterClientReady && init.isTargetClientReady && !init.isTargetClientReady(frame, ctx)) {
+        return { action: 'drop', rule: dropRules.clientReadyForSource };
       }
       if (!ctx.afterClientReady && sourceBound.has(name)) return { action: 'drop', rule: dropRules.sourceBound };
       return KEEP;

@@ -85,6 +85,7 @@ export {
   type DrainOverride,
   type DrainPolicy,
   type DrainPolicyInit,
+  type TargetReadyTest,
 } from './drain-policy.js';
 export {
   MigrationBuffer,

@@ -121,6 +121,27 @@ describe('MigrationBuffer', () => {
     expect(buffer.ledger()).toMatchObject({ accepted: 3, toSource: 3, pending: 0, dropped: {} });
   });
 
+  it("with isTargetClientReady, a ClientReady of A's world is dropped and the drain stays in A's world until B's", async () => {
+    const buffer = new MigrationBuffer<TestFrame>({ budget: new BufferBudget() });
+    buffer.open();
+    const sent = ['ClientReady', 'ClientMovement', 'Pong', 'ClientReady', 'ClientMovement', 'Pong', 'ClientReady'].map((n) => frame(n));
+    for (const f of sent) buffer.offer(f);
+    const targetReady = sent[3]!.n; // the client's answer to B's JoinWorld
+    const asked: number[] = [];
+    const policy = createDrainPolicy<TestFrame>({
+      isTargetClientReady: (f, ends) => {
+        asked.push(f.n);
+        expect(ends).toMatchObject(ENDS);
+        return f.n === targetReady;
+      },
+    });
+    const out: number[] = [];
+    await buffer.drainToTarget(policy, (f) => void out.push(f.n), ENDS);
+    expect(out).toEqual([sent[3]!.n, sent[4]!.n, sent[5]!.n, sent[6]!.n]);
+    expect(asked).toEqual([sent[0]!.n, sent[3]!.n]); // asked in order, only until B's ClientReady
+    expect(buffer.ledger()).toMatchObject({ toTarget: 4, dropped: { 'client-ready-for-source': 1, 'source-bound': 1, 'pong-for-source': 1 } });
+  });
+
   it('the drain to the target applies the policy and reports every drop by rule', async () => {
     const settled: SettledEntry[] = [];
     const buffer = new MigrationBuffer({ budget: new BufferBudget(), onSettled: (e) => settled.push(e) });

@@ -43,6 +43,31 @@ describe('default drain policy', () => {
   });
 });
 
+describe('isTargetClientReady', () => {
+  it("drops a ClientReady of A's world before the client's ClientReady for B, keeps B's and every later one", () => {
+    const asked: unknown[] = [];
+    const policy = createDrainPolicy({
+      isTargetClientReady: (frame, { source, target }) => {
+        asked.push([frame.id, source.id, target.id]);
+        return frame.id === 2;
+      },
+    });
+    expect(policy.decide(f('ClientReady', 1), before)).toEqual({ action: 'drop', rule: 'client-ready-for-source' });
+    expect(policy.decide(f('ClientReady', 2), before)).toEqual({ action: 'keep' });
+    expect(policy.decide(f('ClientReady', 3), after)).toEqual({ action: 'keep' });
+    expect(policy.decide(f('ChatMessage', 1), before)).toEqual({ action: 'keep' });
+    expect(asked).toEqual([
+      [1, 'A', 'B'],
+      [2, 'A', 'B'],
+    ]); // asked only about ClientReadys before B's
+  });
+
+  it('overrides win over it', () => {
+    const policy = createDrainPolicy({ isTargetClientReady: () => false, byName: { ClientReady: 'keep' } });
+    expect(policy.decide(f('ClientReady'), before)).toEqual({ action: 'keep' });
+  });
+});
+
 describe('overrides', () => {
   it('by id win over by name, which win over the defaults', () => {
     const policy = createDrainPolicy({ byId: { 7: 'keep' }, byName: { Pong: 'keep', ChatMessage: 'drop' } });

@@ -24,7 +24,7 @@ import {
   type RefusalCode,
   type StepContext,
 } from '@handoff/migration';
-import { portToWire, readFrame, type Generation, type WireFrame } from '@handoff/protocol';
+import { portToWire, readFrame, type Frame, type Generation, type WireFrame } from '@handoff/protocol';
 import { claimOf, createCaptureTap, type CaptureTap, type SessionDirectory, type SessionRecord } from '@handoff/session';
 import type { Address } from '@handoff/transport';
 import {
@@ -160,8 +160,11 @@ export interface SessionMigrationOptions {
   readonly limits?: Partial<BufferLimits>;
   /** Shared by every session of the proxy (default: the process-wide budget). */
   readonly budget?: BufferBudget;
-  /** Drain-policy overrides; the ping ledger's `isSourcePong` is always the record's. */
-  readonly drainPolicy?: Omit<DrainPolicyInit, 'isSourcePong'>;
+  /**
+   * Drain-policy overrides; the ping ledger's `isSourcePong` is always the record's, and
+   * `isTargetClientReady` the session's (which ClientReady the client sent on B's JoinWorld).
+   */
+  readonly drainPolicy?: Omit<DrainPolicyInit, 'isSourcePong' | 'isTargetClientReady'>;
   /** xstate clock for the deadlines (tests: `SimulatedClock`). */
   readonly clock?: MigrationClock;
 }
@@ -326,6 +329,13 @@ interface Pending {
   held: HeldWorld | undefined;
   /** The cut happened: A is left behind whatever comes. */
   cut: boolean;
+  /**
+   * The ordinal of B's JoinWorld among the JoinWorlds the client got (set at the cut): the client's
+   * world-entry ClientReady of the same ordinal is the first packet it sent in B's world.
+   */
+  targetWorld: number | undefined;
+  /** That ClientReady, once the drain policy kept it for B: Resume ends when it was written to B. */
+  readyFrame: WireFrame | undefined;
   clientReady: Deferred;
   /** B was lost after the cut; the step waiting on it fails. */
   targetLost: Deferred;
@@ -364,6 +374,14 @@ function deferred(): Deferred {
 const DEFAULT_CLOSE_MESSAGE = 'Server closed';
 const DEFAULT_FAILED_TRANSFER = 'Server transfer failed';
 const DEFAULT_LOST_MESSAGE = 'The server you were on closed the connection';
+
+/** Where a client ClientReady stands: a world entry (readyForChunks alone) or not, and its world. */
+interface ReadyMark {
+  /** The client's answer to a JoinWorld (`readyForChunks` without `readyForGameplay`). */
+  readonly entry: boolean;
+  /** How many world entries the client had sent up to and including it. */
+  readonly world: number;
+}
 
 /** Rejects with the signal's reason once it aborts (no listener left behind when `promise` wins). */
 async function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -409,6 +427,14 @@ class ProxySessionImpl implements ProxySession {
   #directoryQueue: Promise<void> = Promise.resolve();
   #claimed = false;
   #failingOver = false;
+  /** JoinWorld frames written to the client (from any backend, or rewritten at a cut). */
+  #worldsJoined = 0;
+  /** World-entry ClientReadys the client sent, counted as they arrive (in the client's order). */
+  #worldsEntered = 0;
+  /** The client's ClientReadys in the migration buffer, in order (shifted as the buffer settles them). */
+  #bufferedReadies: ReadyMark[] = [];
+  /** The ClientReady the direct path is deciding (the client loop routes one frame at a time). */
+  #admitting: ReadyMark | undefined;
 
   readonly #stats = {
     toClient: { frames: 0, bytes: 0 },
@@ -440,7 +466,11 @@ class ProxySessionImpl implements ProxySession {
     this.record.setBackend(first);
     const tickets = init.tickets;
     const migration = init.migration ?? {};
-    this.#drainPolicy = createDrainPolicy<WireFrame>({ ...(migration.drainPolicy ?? {}), isSourcePong: this.record.pings.isSourcePong });
+    this.#drainPolicy = createDrainPolicy<WireFrame>({
+      ...(migration.drainPolicy ?? {}),
+      isSourcePong: this.record.pings.isSourcePong,
+      isTargetClientReady: (frame) => this.#isTargetClientReady(frame),
+    });
     this.#migrator = createMigrator<WireFrame>({
       session: this.record.ref,
       backend: first,
@@ -456,6 +486,7 @@ class ProxySessionImpl implements ProxySession {
       ...(migration.clock ? { clock: migration.clock } : {}),
       ...(tickets ? { isPoolEnabled: (target: BackendRef) => tickets.poolStatus(target).seamless } : {}),
       onBufferSettled: (entry) => {
+        if (entry.frame.descriptor.name === 'ClientReady') this.#bufferedReadies.shift();
         if (entry.fate === 'dropped') {
           this.#count('ToServer', entry.rule ?? 'dropped');
           this.#trace('ToServer', 'Default', entry.frame, 'dropped', undefined, entry.rule ?? 'dropped');
@@ -597,7 +628,7 @@ class ProxySessionImpl implements ProxySession {
           return;
         }
         if (action !== 'suppressed') {
-          this.#tap.serverToClient(frame, state.link.backend.id);
+          this.#tapToClient(frame, state.link.backend.id);
           this.#stats.toClient.frames += 1;
           this.#stats.toClient.bytes += frame.bytes.length;
         }
@@ -624,7 +655,12 @@ class ProxySessionImpl implements ProxySession {
   async #runClient(): Promise<void> {
     const end: ClientLoopEnd = await forwardClient({
       frames: this.#client.frames,
-      tap: this.#tap,
+      tap: {
+        clientToServer: (frame) => {
+          if (frame.descriptor.name === 'ClientReady' && this.#readyMark(frame).entry) this.#worldsEntered += 1;
+          return this.#tap.clientToServer(frame);
+        },
+      },
       migrator: this.#migrator,
       router: {
         sinkOf: (backend) => this.#sinkOf(backend),
@@ -637,10 +673,13 @@ class ProxySessionImpl implements ProxySession {
       onPlayerOptions: () => this.#channels.open(),
       onFrame: (frame, action, backend, rule) => {
         if (action === 'dropped') this.#count('ToServer', rule ?? 'dropped');
-        else if (action !== 'buffered') {
+        else if (action === 'buffered') {
+          // decided when the buffer drains: remember which world the client sent it in (now: it is the frame just read)
+          if (frame.descriptor.name === 'ClientReady') this.#bufferedReadies.push(this.#readyMark(frame));
+        } else {
           this.#stats.toServer.frames += 1;
           this.#stats.toServer.bytes += frame.bytes.length;
-          if (backend && frame.descriptor.name === 'ClientReady') this.#clientReadyReached(backend);
+          if (backend && frame.descriptor.name === 'ClientReady') this.#clientReadyReached(backend, frame);
         }
         this.#trace('ToServer', 'Default', frame, action, backend?.id, rule, 'tapped');
       },
@@ -655,12 +694,55 @@ class ProxySessionImpl implements ProxySession {
     }
   }
 
-  /** After the cut and before the client's ClientReady reached B, frames for B were sent in A's world. */
+  /**
+   * After the cut and before the client's ClientReady for B reached B, frames for B were sent in A's
+   * world (the ClientReady for B itself is kept, and ends Resume once written).
+   */
   #admit(frame: WireFrame, backend: BackendRef): string | undefined {
     const pending = this.#pending;
     if (!pending?.cut || pending.clientReady.settled || pending.target.ref.id !== backend.id) return undefined;
-    const decision = this.#drainPolicy.decide(frame, { afterClientReady: false, source: pending.source, target: pending.target.ref });
-    return decision.action === 'drop' ? decision.rule : undefined;
+    this.#admitting = frame.descriptor.name === 'ClientReady' ? this.#readyMark(frame) : undefined;
+    try {
+      const decision = this.#drainPolicy.decide(frame, { afterClientReady: false, source: pending.source, target: pending.target.ref });
+      return decision.action === 'drop' ? decision.rule : undefined;
+    } finally {
+      this.#admitting = undefined;
+    }
+  }
+
+  /**
+   * A client ClientReady as it arrives (or is routed: the client loop handles one frame at a time, so
+   * the count is the frame's own): a world entry or not, and how many world entries the client sent.
+   */
+  #readyMark(frame: Frame): ReadyMark {
+    let entry = false;
+    try {
+      const ready = this.#generation.packet('ClientReady').decodeFrame(frame);
+      entry = ready.readyForChunks === true && ready.readyForGameplay !== true;
+    } catch {
+      // a malformed ClientReady enters no world
+    }
+    return { entry, world: this.#worldsEntered };
+  }
+
+  /**
+   * The drain policy's `isTargetClientReady`, asked in the client's order (the buffer's drain, then
+   * the direct path): true for the world-entry ClientReady that answers B's JoinWorld, the client's
+   * n-th world entry for the n-th JoinWorld it got. Anything before it was sent in A's world.
+   */
+  #isTargetClientReady(frame: WireFrame): boolean {
+    const pending = this.#pending;
+    const mark = this.#admitting ?? this.#bufferedReadies[0];
+    if (!pending?.cut || pending.targetWorld === undefined || mark === undefined) return false;
+    if (!mark.entry || mark.world < pending.targetWorld) return false;
+    pending.readyFrame = frame;
+    return true;
+  }
+
+  /** A frame written to the client: tapped; JoinWorlds counted (the client answers each with a world entry). */
+  #tapToClient(frame: WireFrame, backend: BackendId): void {
+    if (frame.descriptor.name === 'JoinWorld') this.#worldsJoined += 1;
+    this.#tap.serverToClient(frame, backend);
   }
 
   #sinkOf(backend: BackendRef): FrameSink | undefined {
@@ -686,7 +768,7 @@ class ProxySessionImpl implements ProxySession {
       injectToClient: async (bytes, to = channel) => {
         const frames = this.#hooks!.split(bytes, 'ToClient', to);
         for (const frame of frames) {
-          this.#tap.serverToClient(frame, backend.id);
+          this.#tapToClient(frame, backend.id);
           this.#trace('ToClient', to, frame, 'injected', backend.id, undefined, 'tapped');
           await this.#channels.write(to, frame.bytes);
         }
@@ -999,9 +1081,10 @@ class ProxySessionImpl implements ProxySession {
     void this.closed.then(() => clearInterval(timer));
   }
 
-  #clientReadyReached(backend: BackendRef): void {
+  /** Resume ends once the client's ClientReady for B (never an earlier one: A's) was written to B. */
+  #clientReadyReached(backend: BackendRef, frame: WireFrame): void {
     const pending = this.#pending;
-    if (pending && pending.target.ref.id === backend.id && pending.cut) pending.clientReady.resolve();
+    if (pending && pending.target.ref.id === backend.id && pending.cut && pending.readyFrame === frame) pending.clientReady.resolve();
   }
 
   #steps(): MigrationSteps<WireFrame> {
@@ -1028,10 +1111,13 @@ class ProxySessionImpl implements ProxySession {
           link: undefined,
           held: undefined,
           cut: false,
+          targetWorld: undefined,
+          readyFrame: undefined,
           clientReady: deferred(),
           targetLost: deferred(),
         };
         this.#pending = pending;
+        this.#bufferedReadies = []; // the last migration's buffer settled every packet it took
         const tickets = this.#init.tickets;
         const ticket =
           ctx.request.ticket ??
@@ -1074,6 +1160,7 @@ class ProxySessionImpl implements ProxySession {
         // 4–6: B's world
         await this.#writeOwn('Default', held.beforeJoin, 'forwarded', targetId, ctx.signal);
         await this.#writeOwn('Default', [rewriteJoinWorld(held.joinWorld, g)], 'rewritten', targetId, ctx.signal);
+        pending.targetWorld = this.#worldsJoined; // the client's world entry of this ordinal is B's
         await this.#writeOwn('Default', held.assetsAfterCutover, 'forwarded', targetId, ctx.signal);
         // 7: B's queued frames, then its channels, live (gates made after the cut belong to B)
         this.#forward(state, held.queued);
@@ -1106,7 +1193,7 @@ class ProxySessionImpl implements ProxySession {
         await state.link.sink.write(frame.bytes);
         this.#stats.toServer.frames += 1;
         this.#stats.toServer.bytes += frame.bytes.length;
-        if (frame.descriptor.name === 'ClientReady') this.#clientReadyReached(state.link.backend);
+        if (frame.descriptor.name === 'ClientReady') this.#clientReadyReached(state.link.backend, frame);
       },
       closeTarget: async () => {
         const state = this.#pending?.link;
@@ -1135,7 +1222,7 @@ class ProxySessionImpl implements ProxySession {
   async #writeOwn(channel: ChannelName, frames: readonly WireFrame[], action: TraceAction, backend: BackendId | undefined, signal: AbortSignal): Promise<void> {
     for (const frame of frames) {
       signal.throwIfAborted();
-      this.#tap.serverToClient(frame, backend ?? this.#migrator.backend.id);
+      this.#tapToClient(frame, backend ?? this.#migrator.backend.id);
       this.#stats.toClient.frames += 1;
       this.#stats.toClient.bytes += frame.bytes.length;
       this.#trace('ToClient', channel, frame, action, backend, undefined, 'tapped');

@@ -248,13 +248,15 @@ export async function leaveAndSettle(client: StrictClient, backends: readonly Si
 
 /**
  * `client.account(backends)` with the proxy's documented drop rules: a Pong for a left world's Ping
- * (the testkit's default), and a packet the drain policy dropped as `source-bound` (sent in a world
- * the client then left, before its ClientReady in the next one: it names A's world). Returns how many
- * packets the second rule let go missing, so a test can check that number against the sessions'
- * `source-bound` counters: no loss goes unexplained.
+ * (the testkit's default), a packet the drain policy dropped as `source-bound` (sent in a world the
+ * client then left, before its ClientReady in the next one: it names A's world), and a ClientReady
+ * sent in a world the client then left that did not reach that world's backend
+ * (`client-ready-for-source`). Returns how many packets the last two rules let go missing, so a test
+ * can check those numbers against the sessions' counters: no loss goes unexplained.
  */
-export function account(client: StrictClient, backends: readonly SimulatedBackend[]): { readonly sourceBound: number } {
+export function account(client: StrictClient, backends: readonly SimulatedBackend[]): { readonly sourceBound: number; readonly clientReadyForSource: number } {
   let sourceBound = 0;
+  let clientReadyForSource = 0;
   client.account(backends, {
     mayDrop: (packet) => {
       if (droppedByRule(packet)) return true;
@@ -264,10 +266,14 @@ export function account(client: StrictClient, backends: readonly SimulatedBacken
         sourceBound += 1;
         return true;
       }
+      if (left && packet.name === 'ClientReady') {
+        clientReadyForSource += 1;
+        return true;
+      }
       return false;
     },
   });
-  return { sourceBound };
+  return { sourceBound, clientReadyForSource };
 }
 
 /** Client frames the sessions dropped by `rule`. */

@@ -392,6 +392,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     step({ kind: 'leave', at: leaveStarted, ms: now() - leaveStarted, text: 'the client left; both backends saw the player go' });
 
     let sourceBound = 0;
+    let clientReadyForSource = 0;
     let leftWorldPongs = 0;
     const { droppedByRule } = await import('@handoff/testkit');
     player.account([a, b], {
@@ -406,6 +407,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
           sourceBound += 1;
           return true;
         }
+        // a ClientReady of a world the client then left that did not reach its backend: `client-ready-for-source`
+        if (packet.name === 'ClientReady' && worlds.length > 0 && packet.world < worlds.at(-1)!.index) {
+          clientReadyForSource += 1;
+          return true;
+        }
         return false;
       },
     });
@@ -416,7 +422,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     const inFlightAtCrash = Math.max(0, (movementDelivered.get(b.id) ?? 0) - logged);
     // a drop the client's rule allowed that neither the proxy counted nor the crash explains: a loss
     const counted = stats.droppedToServer['source-bound'] ?? 0;
-    const unexplained = Math.max(0, sourceBound - counted - inFlightAtCrash);
+    const readiesCounted = stats.droppedToServer['client-ready-for-source'] ?? 0;
+    const unexplained = Math.max(0, sourceBound - counted - inFlightAtCrash) + Math.max(0, clientReadyForSource - readiesCounted);
     const count = (kind: string) => violations.filter((v) => v.kind === kind).length;
     const packetsLost = count('lost-packet') + count('unanswered-ping') + unexplained;
     const packetsReordered = count('reordered-packet');
@@ -438,7 +445,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       packetsLost,
       packetsReordered,
       packetsDuplicated,
-      packetsDroppedByRule: { 'pong-for-left-world': leftWorldPongs, 'source-bound': counted },
+      packetsDroppedByRule: {
+        'pong-for-left-world': leftWorldPongs,
+        'source-bound': counted,
+        ...(readiesCounted > 0 ? { 'client-ready-for-source': readiesCounted } : {}),
+      },
       packetsUnreadByCrashedBackend: inFlightAtCrash,
       movementSent: player.counters.movementSent,
       maxStallMs: stalls.length === 0 ? 0 : Math.max(...stalls),

@@ -16,8 +16,9 @@
  *    ledger): a Pong for another backend's Ping is dropped (`pong-for-other-backend`), an unmatched
  *    one too (`pong-unmatched`). A frame for a backend whose link is gone is held until routing
  *    changes (a fail-over opens its buffer, or the session ends). After a cut, until the client's
- *    ClientReady reached B, a frame the migrator forwards to B (it arrived once the buffer was
- *    drained) was still sent in A's world: the drain policy decides it as it decides buffered ones.
+ *    ClientReady for B (its answer to B's JoinWorld) reached B, a frame the migrator forwards to B
+ *    (it arrived once the buffer was drained) was still sent in A's world: the drain policy decides
+ *    it as it decides buffered ones (a ClientReady of A's world is dropped, `client-ready-for-source`).
  *
  * Every dropped frame is counted under its rule; nothing the client sent is lost without one.
  */
@@ -55,7 +56,8 @@ export type ClientLoopEnd =
 
 export interface ClientForwarderInit {
   readonly frames: FrameSource;
-  readonly tap: CaptureTap;
+  /** The capture tap (only its client side is used: the session counts what it needs on the way). */
+  readonly tap: Pick<CaptureTap, 'clientToServer'>;
   readonly migrator: Migrator<WireFrame>;
   readonly router: ClientRouter;
   readonly hooks?: PacketHooks | undefined;
