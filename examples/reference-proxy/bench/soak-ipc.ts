@@ -57,6 +57,8 @@ export function serve(handlers: Readonly<Record<string, Handler>>): void {
       loopDelayMax: Math.round(delay.max * 10) / 10,
     };
   };
+  // the benchmark process is gone (it failed, or was killed): nothing may outlive it
+  process.once('disconnect', () => process.exit(0));
   process.on('message', (request: { readonly id: number; readonly type: string }) => {
     void (async () => {
       try {
@@ -66,7 +68,10 @@ export function serve(handlers: Readonly<Record<string, Handler>>): void {
       } catch (error) {
         process.send!({ id: request.id, ok: false, message: error instanceof Error ? error.message : String(error) });
       }
-      if (request.type === 'stop') process.disconnect();
+      if (request.type === 'stop') {
+        process.removeAllListeners('disconnect');
+        process.disconnect();
+      }
     })();
   });
 }
@@ -96,6 +101,8 @@ export class SoakProcess {
       if (answer.ok) pending?.resolve(answer.value);
       else pending?.reject(new Error(`the ${name} process: ${answer.message}`));
     });
+    // a send to a process that already died fails its call (below), never the benchmark
+    this.#child.on('error', () => {});
     this.exited = new Promise((resolve) => this.#child.once('exit', resolve));
     void this.exited.then((code) => {
       for (const pending of this.#pending.values()) pending.reject(new Error(`the ${name} process exited (${code})`));
@@ -106,8 +113,16 @@ export class SoakProcess {
   call<T>(type: string, payload: Readonly<Record<string, unknown>> = {}): Promise<T> {
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
+      if (this.#child.exitCode !== null || this.#child.signalCode !== null || !this.#child.connected) {
+        reject(new Error(`the ${this.name} process has exited`));
+        return;
+      }
       this.#pending.set(id, { resolve, reject });
-      this.#child.send({ ...payload, id, type });
+      this.#child.send({ ...payload, id, type }, (error) => {
+        if (!error) return;
+        this.#pending.delete(id);
+        reject(new Error(`the ${this.name} process: ${error.message}`));
+      });
     });
   }
 
