@@ -43,7 +43,7 @@ import {
 import type { Address, Connection, Listener } from '@handoff/transport';
 import { createSelfSignedCertificate, quic, type CertificateInit, type QuicDialInit, type QuicListenerLimits, type ServerTrust } from '@handoff/transport-quic';
 import { tcp } from '@handoff/transport-tcp';
-import { isClientUuid, parseBackendId, parseBackendRef, parseClientUuid, type BackendId, type BackendRef, type ClientUuid, type PoolId } from '@handoff/types';
+import { isClientUuid, parseBackendId, parseBackendRef, parseClientUuid, redactUrl, type BackendId, type BackendRef, type ClientUuid, type PoolId } from '@handoff/types';
 import { AdminError, startAdminServer, type AdminOperations, type AdminServer } from './admin.js';
 import { BackendRegistry, type BackendEntry } from './backends.js';
 import { readConfigFiles, type ConfigFiles } from './config/files.js';
@@ -787,14 +787,3 @@ async function fingerprintOf(certificate: CertificateInit): Promise<string> {
   return certificateFingerprint(certificatesFromPem(certificate.certPem)[0]!);
 }
 
-/** `redis://user:secret@host:6379/0` → `redis://host:6379/0`. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return '<invalid url>';
-  }
-}

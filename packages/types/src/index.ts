@@ -1,6 +1,6 @@
 /**
  * `@handoff/types`: the vocabulary every `@handoff/*` package shares — branded ids and their parsers,
- * backend and session references, migration phases, the frame and logger shapes, and the error brand
+ * backend and session references, migration phases, the frame and logger shapes (and `redactUrl`), and the error brand
  * behind every package's `is…Error` guard. No dependency, no runtime beyond the parsers.
  *
  * @example
@@ -35,5 +35,6 @@ export type { Phase } from './phase.js';
 export { PHASES, isPhase, parsePhase } from './phase.js';
 export type { FrameLike, SourcePongTest } from './frame.js';
 export type { Logger } from './logger.js';
+export { redactUrl } from './logger.js';
 export type { HandoffErrorOptions, TypesErrorCode } from './errors.js';
 export { HandoffError, TypesError, handoffErrorPackage, isHandoffError, isTypesError, typesErrorCodes } from './errors.js';

@@ -9,3 +9,19 @@ export interface Logger {
   warn?(obj: object, msg?: string): void;
   error?(obj: object, msg?: string): void;
 }
+
+/**
+ * A URL as it may be logged or shown: its user name and password removed
+ * (`redis://user:secret@host:6379/0` → `redis://host:6379/0`); `<invalid url>` for what is not a URL
+ * (whose text could itself hold a secret).
+ */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}

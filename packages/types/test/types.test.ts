@@ -3,6 +3,7 @@ import {
   HandoffError,
   PHASES,
   TypesError,
+  redactUrl,
   backendRef,
   clientUuidFromBytes,
   clientUuidToBytes,
@@ -137,5 +138,14 @@ describe('error brand', () => {
       expect(run).toThrow(expect.objectContaining({ code }));
     }
     expect(Object.keys(scenarios).sort()).toEqual(Object.keys(typesErrorCodes).sort());
+  });
+});
+
+describe('redactUrl', () => {
+  it('removes the user name and password of a URL, and never echoes what is not one', () => {
+    expect(redactUrl('redis://user:s3cret@10.0.0.9:6379/0')).toBe('redis://10.0.0.9:6379/0');
+    expect(redactUrl('rediss://:s3cret@cache.example:6380')).toBe('rediss://cache.example:6380');
+    expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+    expect(redactUrl('not a url with s3cret')).toBe('<invalid url>');
   });
 });

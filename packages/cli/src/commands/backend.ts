@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { BackendEvent, BackendQuicInit, TicketCheckInit } from '@handoff/testkit';
 import type { ReplayStore } from '@handoff/tickets';
+import { redactUrl } from '@handoff/types';
 import type { CliIo } from '../io.js';
 
 /** What the command line said, already checked for shape by the option parsers. */
@@ -34,17 +35,6 @@ export interface BackendRunOptions {
 /** Exit status of a usage problem: a bad flag value, an unreadable file. */
 const USAGE = 2;
 
-/** `redis://user:secret@host:6379/0` → `redis://host:6379/0` (credentials never printed). */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return '<invalid url>';
-  }
-}
 
 /** `host:port`, `[v6]:port`. */
 export function parseListen(value: string): { host: string; port: number } | undefined {
